@@ -1,0 +1,126 @@
+# story_tasks: one row per long-running job the agent backend runs for a story.
+
+locals {
+  # The operations the host runs. Adding one is one line here, then `pnpm db:diff <name>` and `pnpm codegen`.
+  story_task_operations = [
+    # CLI workflow tasks (the host runs these today)
+    "CREATE_CONSTITUTION",
+    "CREATE_INTERACTIVE_SCRIPT",
+    "CREATE_VISUAL_DESIGN",
+    "CREATE_VISUAL_REFERENCE",
+    "CREATE_VISUAL_REFERENCE_IMAGES",
+    "CREATE_AUDIO_DESIGN",
+    "CREATE_SHOT_PRODUCTION",
+    "CREATE_SHOT_IMAGES",
+    "CREATE_SHOT_VIDEO",
+    "CREATE_SHOT_AUDIO",
+    "CREATE_CHARACTER_MODEL_SHEETS",
+    "CREATE_ENVIRONMENT_REFERENCE_IMAGE",
+    "CREATE_PLAYER_BUNDLE",
+    # worker/API and UI milestones
+    "CREATE_STORY",
+    "RENAME_STORY",
+    "DELETE_STORY",
+    "REGENERATE_CONSTITUTION",
+    "CONSTITUTION_CHAT_UPDATE",
+    "RUN_WORKFLOW_TASK",
+    "BUILD_PLAYER_BUNDLE",
+  ]
+  story_task_statuses = ["queued", "running", "succeeded", "failed", "cancelled"]
+  story_task_terminal_statuses = ["succeeded", "failed", "cancelled"]
+}
+
+table "story_tasks" {
+  schema = schema.public
+  column "id" {
+    type    = uuid
+    default = sql("gen_random_uuid()")
+  }
+  column "story_id" {
+    type = uuid
+    null = true
+  }
+  column "operation" {
+    type = text
+  }
+  column "status" {
+    type    = text
+    default = "queued"
+  }
+  column "progress" {
+    type    = integer
+    default = 0
+  }
+  column "payload" {
+    type    = jsonb
+    default = sql("'{}'::jsonb")
+  }
+  column "requested_by" {
+    type = uuid
+    null = true
+  }
+  column "display_fields" {
+    type = jsonb
+    null = true
+  }
+  column "created_at" {
+    type    = timestamptz
+    default = sql("now()")
+  }
+  column "updated_at" {
+    type    = timestamptz
+    default = sql("now()")
+  }
+  # Set by the status machine (schema/sql/20_story_task_status_machine.sql), never by clients.
+  column "started_at" {
+    type = timestamptz
+    null = true
+  }
+  column "finished_at" {
+    type = timestamptz
+    null = true
+  }
+  primary_key {
+    columns = [column.id]
+  }
+  foreign_key "story_tasks_story_id_fkey" {
+    columns     = [column.story_id]
+    ref_columns = [table.stories.column.id]
+    on_update   = NO_ACTION
+    on_delete   = SET_NULL
+  }
+  foreign_key "story_tasks_requested_by_fkey" {
+    columns     = [column.requested_by]
+    ref_columns = [table.users.column.id]
+    on_update   = NO_ACTION
+    on_delete   = NO_ACTION
+  }
+  check "story_tasks_operation_check" {
+    expr = format("(operation = ANY (ARRAY[%s]))", join(", ", [for op in local.story_task_operations : "'${op}'::text"]))
+  }
+  check "story_tasks_status_check" {
+    expr = format("(status = ANY (ARRAY[%s]))", join(", ", [for s in local.story_task_statuses : "'${s}'::text"]))
+  }
+  check "story_tasks_progress_check" {
+    expr = "((progress >= 0) AND (progress <= 100))"
+  }
+  # A task is finished exactly when its status is terminal.
+  check "story_tasks_finished_at_check" {
+    expr = format("((status = ANY (ARRAY[%s])) = (finished_at IS NOT NULL))", join(", ", [for s in local.story_task_terminal_statuses : "'${s}'::text"]))
+  }
+  check "story_tasks_succeeded_progress_check" {
+    expr = "((status <> 'succeeded'::text) OR (progress = 100))"
+  }
+  index "story_tasks_story_id_created_at_idx" {
+    on {
+      column = column.story_id
+    }
+    on {
+      column = column.created_at
+      desc   = true
+    }
+  }
+  index "story_tasks_status_idx" {
+    columns = [column.status]
+  }
+}
