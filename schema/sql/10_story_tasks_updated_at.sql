@@ -10,6 +10,9 @@ BEGIN
 END
 $$;
 
+-- Only the trigger calls it.
+REVOKE EXECUTE ON FUNCTION public.story_tasks_touch_updated_at() FROM PUBLIC, anon, authenticated, service_role;
+
 DROP TRIGGER IF EXISTS story_tasks_touch_updated_at ON public.story_tasks;
 CREATE TRIGGER story_tasks_touch_updated_at
   BEFORE UPDATE ON public.story_tasks

@@ -54,6 +54,9 @@ BEGIN
 END
 $$;
 
+-- Only the trigger calls it.
+REVOKE EXECUTE ON FUNCTION public.story_tasks_enforce_status_machine() FROM PUBLIC, anon, authenticated, service_role;
+
 DROP TRIGGER IF EXISTS story_tasks_enforce_status_machine ON public.story_tasks;
 CREATE TRIGGER story_tasks_enforce_status_machine
   BEFORE INSERT OR UPDATE ON public.story_tasks
