@@ -59,6 +59,13 @@ env "local" {
   migration {
     dir = local.migrations_dir
   }
+  # The host's other tables live in public too: never plan to drop what schema/ does not declare.
+  diff {
+    skip {
+      drop_schema = true
+      drop_table  = true
+    }
+  }
 }
 
 # A Supabase project (SUPABASE_DB_URL). Use the direct connection or the session pooler

@@ -5,7 +5,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { runAtlas } from "./atlas-cli.ts";
 import { describeDatabaseObjects, diffLines } from "./catalog.ts";
-import { databaseName, recreateDatabase, redactUrl, runSqlScript, withClient, withDatabaseName } from "./postgres.ts";
+import {
+  databaseName,
+  dropDatabase,
+  recreateDatabase,
+  redactUrl,
+  runSqlScript,
+  withClient,
+  withDatabaseName,
+} from "./postgres.ts";
 import {
   databaseObjectsMigrationSuffix,
   listMigrations,
@@ -71,9 +79,20 @@ async function requireHostTables(targetUrl: string): Promise<void> {
   }
 }
 
+/** Runs `use` with fresh scratch databases for `targetUrl`, and drops them afterwards. */
+async function withScratchDatabases<T>(targetUrl: string, use: (scratch: ScratchDatabases) => Promise<T>): Promise<T> {
+  const scratch = scratchDatabasesFor(targetUrl);
+  await recreateDatabase(scratch.dev);
+  try {
+    return await use(scratch);
+  } finally {
+    await dropDatabase(scratch.dev);
+    await dropDatabase(scratch.desired);
+  }
+}
+
 /** Builds schema/ (HCL, and optionally the idempotent SQL) into the scratch desired database. */
 export async function materialiseDesiredState(scratch: ScratchDatabases, options: { withDatabaseObjects: boolean }): Promise<void> {
-  await recreateDatabase(scratch.dev);
   await recreateDatabase(scratch.desired);
   await runSqlScript(scratch.desired, readStandInsSql());
   atlas(["schema", "apply", ...envArgs("schema", { url: scratch.desired, dev: scratch.dev }), "--auto-approve"]);
@@ -98,14 +117,15 @@ export interface ApplyReport {
  */
 export async function applySchema(target: Target, options: { dryRun?: boolean } = {}): Promise<ApplyReport> {
   await requireHostTables(target.url);
-  const scratch = scratchDatabasesFor(target.url);
-  await materialiseDesiredState(scratch, { withDatabaseObjects: false });
-  const atlasOutput = atlas([
-    "schema",
-    "apply",
-    ...envArgs(target.env, { url: target.url, dev: scratch.dev, desired: scratch.desired }),
-    options.dryRun ? "--dry-run" : "--auto-approve",
-  ]);
+  const atlasOutput = await withScratchDatabases(target.url, async (scratch) => {
+    await materialiseDesiredState(scratch, { withDatabaseObjects: false });
+    return atlas([
+      "schema",
+      "apply",
+      ...envArgs(target.env, { url: target.url, dev: scratch.dev, desired: scratch.desired }),
+      options.dryRun ? "--dry-run" : "--auto-approve",
+    ]);
+  });
   const tableChanges = !/no changes to be made/i.test(atlasOutput);
   if (options.dryRun) return { atlas: atlasOutput, tableChanges, objectChanges: [], notices: [] };
   const before = await withClient(target.url, describeDatabaseObjects);
@@ -121,20 +141,21 @@ export interface DriftReport {
 
 /** `pnpm db:drift`: what would change to bring the target to schema/ (empty when in sync). */
 export async function detectDrift(target: Target): Promise<DriftReport> {
-  const scratch = scratchDatabasesFor(target.url);
-  await materialiseDesiredState(scratch, { withDatabaseObjects: true });
-  const tables = atlas([
-    "schema",
-    "diff",
-    ...envArgs(target.env, { url: target.url, dev: scratch.dev, desired: scratch.desired }),
-    "--from",
-    target.url,
-    "--to",
-    scratch.desired,
-  ]);
-  const actual = await withClient(target.url, describeDatabaseObjects);
-  const desired = await withClient(scratch.desired, describeDatabaseObjects);
-  return { tables: /schemas are synced/i.test(tables) ? "" : tables, objects: diffLines(actual, desired) };
+  return withScratchDatabases(target.url, async (scratch) => {
+    await materialiseDesiredState(scratch, { withDatabaseObjects: true });
+    const tables = atlas([
+      "schema",
+      "diff",
+      ...envArgs(target.env, { url: target.url, dev: scratch.dev, desired: scratch.desired }),
+      "--from",
+      target.url,
+      "--to",
+      scratch.desired,
+    ]);
+    const actual = await withClient(target.url, describeDatabaseObjects);
+    const desired = await withClient(scratch.desired, describeDatabaseObjects);
+    return { tables: /schemas are synced/i.test(tables) ? "" : tables, objects: diffLines(actual, desired) };
+  });
 }
 
 function migrationVersion(date: Date): string {
@@ -159,10 +180,10 @@ export interface DiffReport {
  */
 export async function diffMigrations(name: string, scratchServerUrl: string): Promise<DiffReport> {
   if (!/^[a-z0-9_]+$/.test(name)) throw new SchemaCommandError(`migration name "${name}": use lowercase letters, digits and _`);
-  const scratch = scratchDatabasesFor(scratchServerUrl);
-  await recreateDatabase(scratch.dev);
   const before = new Set(listMigrations());
-  const atlasOutput = atlas(["migrate", "diff", name, ...envArgs("schema", { dev: scratch.dev })]);
+  const atlasOutput = await withScratchDatabases(scratchServerUrl, async (scratch) =>
+    atlas(["migrate", "diff", name, ...envArgs("schema", { dev: scratch.dev })]),
+  );
   const objectsSql = readDatabaseObjectsSql();
   const latestObjects = listMigrations()
     .filter((file) => file.endsWith(databaseObjectsMigrationSuffix))

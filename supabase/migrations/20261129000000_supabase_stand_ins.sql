@@ -6,20 +6,33 @@
 -- database, and every database built from supabase/migrations/, resolves the references.
 
 -- Supabase's API roles. service_role bypasses RLS there; authenticator is what PostgREST logs in as.
+-- Roles belong to the whole server: two databases being set up at once may race to create
+-- one, and the loser finds it made.
 DO $$
+DECLARE
+  role_options text[][] := ARRAY[
+    ARRAY['anon', 'NOLOGIN NOINHERIT'],
+    ARRAY['authenticated', 'NOLOGIN NOINHERIT'],
+    ARRAY['service_role', 'NOLOGIN NOINHERIT BYPASSRLS'],
+    ARRAY['authenticator', 'LOGIN NOINHERIT']
+  ];
+  i int;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-    CREATE ROLE anon NOLOGIN NOINHERIT;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-    CREATE ROLE authenticated NOLOGIN NOINHERIT;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
-    CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticator') THEN
-    CREATE ROLE authenticator LOGIN NOINHERIT;
-    GRANT anon, authenticated, service_role TO authenticator;
+  FOR i IN 1 .. array_length(role_options, 1) LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_options[i][1]) THEN
+      BEGIN
+        EXECUTE format('CREATE ROLE %I %s', role_options[i][1], role_options[i][2]);
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL;
+      END;
+    END IF;
+  END LOOP;
+  IF NOT pg_has_role('authenticator', 'service_role', 'MEMBER') THEN
+    BEGIN
+      GRANT anon, authenticated, service_role TO authenticator;
+    EXCEPTION WHEN unique_violation THEN
+      NULL;
+    END;
   END IF;
 END
 $$;

@@ -38,6 +38,11 @@ AS $$
 DECLARE
   from_status text := CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.status END;
 BEGIN
+  -- An unknown status is the CHECK constraint's to refuse, with its own error.
+  IF NEW.status NOT IN ('queued', 'running', 'succeeded', 'failed', 'cancelled') THEN
+    RETURN NEW;
+  END IF;
+
   IF TG_OP = 'INSERT' THEN
     IF NEW.status NOT IN ('queued', 'running') THEN
       RAISE EXCEPTION 'story task cannot be created as %: a new task is queued or running', NEW.status
