@@ -1,5 +1,6 @@
-// Reads, from the live catalog, the objects of ours that Atlas does not manage, one line each,
-// so two databases (or one database before and after a change) can be compared.
+// Reads, from the live catalog, the objects of ours that Atlas does not manage (and the CHECK
+// expressions, which Atlas v0.13.1 does not compare), one line each, so two databases (or one
+// database before and after a change) can be compared.
 import type pg from "pg";
 
 const ownedTables = ["story_tasks", "story_task_events"];
@@ -36,11 +37,15 @@ FROM owned_functions f, aclexplode(coalesce(f.proacl, acldefault('f', f.proowner
 LEFT JOIN pg_roles r ON r.oid = acl.grantee
 WHERE acl.grantee <> f.proowner
 UNION ALL
+SELECT format('check %s on %s: %s', c.conname, t.relname, pg_get_constraintdef(c.oid))
+FROM pg_constraint c JOIN owned_tables t ON t.oid = c.conrelid
+WHERE c.contype = 'c'
+UNION ALL
 SELECT format('publication %s includes %s', pt.pubname, pt.tablename)
 FROM pg_publication_tables pt WHERE pt.schemaname = 'public' AND pt.tablename = ANY ($1::text[])
 ORDER BY 1`;
 
-/** One sorted line per RLS flag, grant, policy, trigger, function and publication membership of ours. */
+/** One sorted line per RLS flag, grant, policy, trigger, function, check and publication membership of ours. */
 export async function describeDatabaseObjects(client: pg.Client): Promise<string[]> {
   const result = await client.query<{ line: string }>(describeObjectsSql, [ownedTables]);
   return result.rows.map((row) => row.line);

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { runAtlas } from "./atlas-cli.ts";
 import { describeDatabaseObjects, diffLines } from "./catalog.ts";
+import { planCheckReplacements } from "./check-constraints.ts";
 import {
   databaseName,
   dropDatabase,
@@ -112,26 +113,31 @@ export interface ApplyReport {
 }
 
 /**
- * `pnpm db:apply`: Atlas brings the tables to schema/, then the idempotent SQL runs.
- * With `dryRun`, prints Atlas's plan and runs nothing.
+ * `pnpm db:apply`: Atlas brings the tables to schema/, changed CHECKs are replaced, then the
+ * idempotent SQL runs. With `dryRun`, prints Atlas's plan and the CHECK replacements, runs nothing.
  */
 export async function applySchema(target: Target, options: { dryRun?: boolean } = {}): Promise<ApplyReport> {
   await requireHostTables(target.url);
-  const atlasOutput = await withScratchDatabases(target.url, async (scratch) => {
+  return withScratchDatabases(target.url, async (scratch) => {
     await materialiseDesiredState(scratch, { withDatabaseObjects: false });
-    return atlas([
+    const atlasOutput = atlas([
       "schema",
       "apply",
       ...envArgs(target.env, { url: target.url, dev: scratch.dev, desired: scratch.desired }),
       options.dryRun ? "--dry-run" : "--auto-approve",
     ]);
+    const checkReplacements = await withClient(target.url, (current) =>
+      withClient(scratch.desired, (desired) => planCheckReplacements(current, desired)),
+    );
+    const tableChanges = !/no changes to be made/i.test(atlasOutput);
+    if (options.dryRun) {
+      return { atlas: [atlasOutput, ...checkReplacements].join("\n"), tableChanges, objectChanges: [], notices: [] };
+    }
+    const before = await withClient(target.url, describeDatabaseObjects);
+    const notices = await runSqlScript(target.url, [...checkReplacements, readDatabaseObjectsSql()].join("\n"));
+    const after = await withClient(target.url, describeDatabaseObjects);
+    return { atlas: atlasOutput, tableChanges, objectChanges: diffLines(before, after), notices };
   });
-  const tableChanges = !/no changes to be made/i.test(atlasOutput);
-  if (options.dryRun) return { atlas: atlasOutput, tableChanges, objectChanges: [], notices: [] };
-  const before = await withClient(target.url, describeDatabaseObjects);
-  const notices = await runSqlScript(target.url, readDatabaseObjectsSql());
-  const after = await withClient(target.url, describeDatabaseObjects);
-  return { atlas: atlasOutput, tableChanges, objectChanges: diffLines(before, after), notices };
 }
 
 export interface DriftReport {
@@ -174,22 +180,42 @@ export interface DiffReport {
   written: string[];
 }
 
+/** Runs every migration file, in order, on an empty database. */
+async function replayMigrations(url: string): Promise<void> {
+  for (const file of listMigrations()) await runSqlScript(url, readFileSync(path.join(migrationsDir, file), "utf8"));
+}
+
+function writeMigration(name: string, sql: string): void {
+  writeFileSync(path.join(migrationsDir, `${nextMigrationVersion()}_${name}.sql`), sql);
+}
+
 /**
- * `pnpm db:diff <name>`: Atlas writes the table changes; when schema/sql/ changed since the
- * newest *_database_objects.sql, its whole idempotent script is written as a new migration.
+ * `pnpm db:diff <name>`: Atlas writes the table changes; CHECKs whose expression changed get a
+ * migration that replaces them; when schema/sql/ changed since the newest
+ * *_database_objects.sql, its whole idempotent script is written as a new migration.
  */
 export async function diffMigrations(name: string, scratchServerUrl: string): Promise<DiffReport> {
   if (!/^[a-z0-9_]+$/.test(name)) throw new SchemaCommandError(`migration name "${name}": use lowercase letters, digits and _`);
   const before = new Set(listMigrations());
-  const atlasOutput = await withScratchDatabases(scratchServerUrl, async (scratch) =>
-    atlas(["migrate", "diff", name, ...envArgs("schema", { dev: scratch.dev })]),
-  );
+  const atlasOutput = await withScratchDatabases(scratchServerUrl, async (scratch) => {
+    const output = atlas(["migrate", "diff", name, ...envArgs("schema", { dev: scratch.dev })]);
+    await materialiseDesiredState(scratch, { withDatabaseObjects: false });
+    await recreateDatabase(scratch.dev);
+    await replayMigrations(scratch.dev);
+    const checkReplacements = await withClient(scratch.dev, (current) =>
+      withClient(scratch.desired, (desired) => planCheckReplacements(current, desired)),
+    );
+    if (checkReplacements.length > 0) {
+      writeMigration(`${name}_checks`, `-- CHECK constraints whose expression changed in schema/ (Atlas v0.13.1 does not compare them).\n${checkReplacements.join("\n")}\n`);
+    }
+    return output;
+  });
   const objectsSql = readDatabaseObjectsSql();
   const latestObjects = listMigrations()
     .filter((file) => file.endsWith(databaseObjectsMigrationSuffix))
     .at(-1);
   if (!latestObjects || readFileSync(path.join(migrationsDir, latestObjects), "utf8") !== objectsSql) {
-    writeFileSync(path.join(migrationsDir, `${nextMigrationVersion()}_${name}${databaseObjectsMigrationSuffix}`), objectsSql);
+    writeMigration(`${name}${databaseObjectsMigrationSuffix.replace(/\.sql$/, "")}`, objectsSql);
   }
   atlas(["migrate", "hash", ...envArgs("schema", {})]);
   return { atlas: atlasOutput, written: listMigrations().filter((file) => !before.has(file)) };
@@ -197,5 +223,6 @@ export async function diffMigrations(name: string, scratchServerUrl: string): Pr
 
 /** `pnpm db:migrate`: Atlas applies supabase/migrations/ in order, recording each version. */
 export function applyMigrations(target: Target): string {
-  return atlas(["migrate", "apply", ...envArgs(target.env, { url: target.url })]);
+  // The host's database is never empty (auth, public.stories): start on it as it is.
+  return atlas(["migrate", "apply", ...envArgs(target.env, { url: target.url }), "--allow-dirty"]);
 }
