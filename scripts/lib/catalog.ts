@@ -1,7 +1,10 @@
 // Reads, from the live catalog, the objects of ours that Atlas does not manage (and the CHECK
 // expressions, which Atlas v0.13.1 does not compare), one line each, so two databases (or one
 // database before and after a change) can be compared.
-import type pg from "pg";
+/** What both a `pg` client and an embedded PGlite offer. */
+export interface Queryable {
+  query<Row>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+}
 
 const ownedTables = ["story_tasks", "story_task_events"];
 
@@ -46,7 +49,7 @@ FROM pg_publication_tables pt WHERE pt.schemaname = 'public' AND pt.tablename = 
 ORDER BY 1`;
 
 /** One sorted line per RLS flag, grant, policy, trigger, function, check and publication membership of ours. */
-export async function describeDatabaseObjects(client: pg.Client): Promise<string[]> {
+export async function describeDatabaseObjects(client: Queryable): Promise<string[]> {
   const result = await client.query<{ line: string }>(describeObjectsSql, [ownedTables]);
   return result.rows.map((row) => row.line);
 }
