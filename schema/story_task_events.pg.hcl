@@ -46,6 +46,9 @@ table "story_task_events" {
   check "story_task_events_event_type_check" {
     expr = "(event_type = ANY (ARRAY['info'::text, 'progress'::text, 'error'::text, 'chat_message'::text]))"
   }
+  check "story_task_events_message_check" {
+    expr = "(message <> ''::text)"
+  }
   check "story_task_events_progress_override_check" {
     expr = "((progress_override >= 0) AND (progress_override <= 100))"
   }

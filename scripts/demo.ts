@@ -1,31 +1,19 @@
 // `pnpm demo`: builds the story-task schema from supabase/migrations/ in an embedded PGlite
 // (PostgreSQL in WebAssembly: no server, no configuration) and prints what it created.
 // `--data-dir DIR` keeps the database on disk between runs.
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
-import { PGlite } from "@electric-sql/pglite";
 import { describeDatabaseObjects } from "./lib/catalog.ts";
-import { listMigrations, migrationsDir } from "./lib/schema-sources.ts";
+import { openEmbeddedDatabase } from "./lib/embedded-database.ts";
 
 const { values } = parseArgs({ options: { "data-dir": { type: "string" } } });
 const dataDir = values["data-dir"];
 
 const started = performance.now();
-const db = await PGlite.create(dataDir ? { dataDir } : {});
+const db = await openEmbeddedDatabase({
+  ...(dataDir ? { dataDir } : {}),
+  onApplied: (file) => console.log(`  applied supabase/migrations/${file}`),
+});
 console.log(`Embedded PostgreSQL (${(await db.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v}) ${dataDir ? `in ${dataDir}` : "in memory"}`);
-
-// Atlas records applied versions in atlas_schema_revisions; the demo keeps its own small record.
-await db.exec("CREATE TABLE IF NOT EXISTS public.demo_applied_migrations (version text PRIMARY KEY)");
-const applied = new Set((await db.query<{ version: string }>("SELECT version FROM public.demo_applied_migrations")).rows.map((row) => row.version));
-for (const file of listMigrations()) {
-  if (applied.has(file)) continue;
-  await db.transaction(async (tx) => {
-    await tx.exec(readFileSync(path.join(migrationsDir, file), "utf8"));
-    await tx.query("INSERT INTO public.demo_applied_migrations (version) VALUES ($1)", [file]);
-  });
-  console.log(`  applied supabase/migrations/${file}`);
-}
 
 const columns = await db.query<{ table_name: string; columns: string }>(`
   SELECT table_name, string_agg(column_name || ' ' || data_type || CASE WHEN is_nullable = 'YES' THEN ' null' ELSE '' END, ', ' ORDER BY ordinal_position) AS columns

@@ -38,6 +38,7 @@ CREATE TABLE "public"."story_task_events" (
   PRIMARY KEY ("id"),
   CONSTRAINT "story_task_events_task_id_fkey" FOREIGN KEY ("task_id") REFERENCES "public"."story_tasks" ("id") ON UPDATE NO ACTION ON DELETE CASCADE,
   CONSTRAINT "story_task_events_event_type_check" CHECK (event_type = ANY (ARRAY['info'::text, 'progress'::text, 'error'::text, 'chat_message'::text])),
+  CONSTRAINT "story_task_events_message_check" CHECK (message <> ''::text),
   CONSTRAINT "story_task_events_progress_override_check" CHECK ((progress_override >= 0) AND (progress_override <= 100))
 );
 -- Create index "story_task_events_task_id_created_at_idx" to table: "story_task_events"
