@@ -1,0 +1,103 @@
+// `pnpm codegen`: regenerates generated/ from the schema.
+//   1. builds the database from supabase/migrations/ in an embedded PGlite (or reads --db-url);
+//   2. writes generated/database.types.ts with Supabase's type generator (or, with
+//      --via-supabase-cli, with `supabase gen types typescript`, which needs Docker);
+//   3. reads that file (ts-morph) and the CHECK constraints (catalog), and writes
+//      generated/records.ts and generated/validators.ts.
+// `pnpm codegen --check` writes nothing and exits 1 naming the files that differ.
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { projectRoot } from "./lib/atlas-cli.ts";
+import type { Queryable } from "./lib/catalog.ts";
+import { type ColumnFacts, readColumnFacts } from "./lib/codegen/catalog-rules.ts";
+import { generateDatabaseTypes, generateDatabaseTypesViaSupabaseCli } from "./lib/codegen/database-types.ts";
+import { type TableBinding, emitRecords, emitValidators, generatedHeader } from "./lib/codegen/emit.ts";
+import { type PropertyShape, type TableShape, readTableShapes } from "./lib/codegen/table-shapes.ts";
+import { openEmbeddedDatabase } from "./lib/embedded-database.ts";
+
+const bindings: TableBinding[] = [
+  { table: "story_tasks", record: "StoryTask", databaseOwnedColumns: ["id", "created_at", "updated_at", "started_at", "finished_at"] },
+  { table: "story_task_events", record: "StoryTaskEvent", databaseOwnedColumns: ["id", "seq", "task_id", "created_at"] },
+];
+
+const generatedDir = path.join(projectRoot, "generated");
+
+/** The generator sorts properties by name; records read better in the table's column order. */
+function inColumnOrder(shape: TableShape, columns: ColumnFacts[]): TableShape {
+  const position = (property: PropertyShape) => columns.findIndex((column) => column.name === property.name);
+  const sort = (properties: PropertyShape[]) => [...properties].sort((a, b) => position(a) - position(b));
+  return { row: sort(shape.row), insert: sort(shape.insert) };
+}
+
+async function generate(db: Queryable, viaSupabaseCliUrl: string | undefined): Promise<Map<string, string>> {
+  const databaseTypes = viaSupabaseCliUrl ? generateDatabaseTypesViaSupabaseCli(viaSupabaseCliUrl) : await generateDatabaseTypes(db);
+  const shapes = readTableShapes(databaseTypes, bindings.map((binding) => binding.table));
+  const models = [];
+  for (const binding of bindings) {
+    const columns = await readColumnFacts(db, `public.${binding.table}`);
+    models.push({ ...binding, shape: inColumnOrder(shapes.get(binding.table)!, columns), columns });
+  }
+  return new Map([
+    ["database.types.ts", generatedHeader + databaseTypes],
+    ["records.ts", emitRecords(models)],
+    ["validators.ts", emitValidators(models)],
+  ]);
+}
+
+async function withDatabase<T>(dbUrl: string | undefined, use: (db: Queryable) => Promise<T>): Promise<T> {
+  if (dbUrl) {
+    const client = new pg.Client({ connectionString: dbUrl });
+    await client.connect();
+    try {
+      return await use(client);
+    } finally {
+      await client.end();
+    }
+  }
+  const embedded = await openEmbeddedDatabase();
+  try {
+    return await use(embedded);
+  } finally {
+    await embedded.close();
+  }
+}
+
+function readCurrent(name: string): string | undefined {
+  try {
+    return readFileSync(path.join(generatedDir, name), "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      check: { type: "boolean", default: false },
+      "db-url": { type: "string" },
+      "via-supabase-cli": { type: "boolean", default: false },
+    },
+  });
+  const dbUrl = values["db-url"];
+  if (values["via-supabase-cli"] && !dbUrl) {
+    console.error("--via-supabase-cli needs --db-url: the Supabase CLI reads a running database.");
+    return 2;
+  }
+  const files = await withDatabase(dbUrl, (db) => generate(db, values["via-supabase-cli"] ? dbUrl : undefined));
+  if (values.check) {
+    const stale = [...files].filter(([name, content]) => readCurrent(name) !== content).map(([name]) => `generated/${name}`);
+    if (stale.length > 0) {
+      console.error(`Stale: ${stale.join(", ")} differ from what the schema generates. Run \`pnpm codegen\`.`);
+      return 1;
+    }
+    console.log("generated/ is up to date.");
+    return 0;
+  }
+  for (const [name, content] of files) writeFileSync(path.join(generatedDir, name), content);
+  console.log(`Wrote ${[...files.keys()].map((name) => `generated/${name}`).join(", ")}.`);
+  return 0;
+}
+
+process.exitCode = await main();
