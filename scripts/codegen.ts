@@ -48,12 +48,12 @@ async function generate(db: Queryable, viaSupabaseCliUrl: string | undefined): P
 
 async function withDatabase<T>(dbUrl: string | undefined, use: (db: Queryable) => Promise<T>): Promise<T> {
   if (dbUrl) {
-    const client = new pg.Client({ connectionString: dbUrl });
-    await client.connect();
+    // A pool: the type generator's introspection runs its queries concurrently.
+    const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
     try {
-      return await use(client);
+      return await use(pool);
     } finally {
-      await client.end();
+      await pool.end();
     }
   }
   const embedded = await openEmbeddedDatabase();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { projectRoot } from "../../scripts/lib/atlas-cli.ts";
 
-const copied = ["atlas.hcl", "package.json", "tsconfig.json", "schema", "scripts", "supabase", "tools"];
+const copied = ["atlas.hcl", "package.json", "tsconfig.json", "schema", "scripts", "supabase", "tools", "src", "generated"];
 // Shared, not copied: the installed packages and the built Atlas CLI.
 const linked = ["node_modules", ".tools"];
 
