@@ -129,7 +129,61 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
-      [_ in never]: never
+      append_story_task_event: {
+        Args: {
+          event_type: string
+          message: string
+          payload?: Json
+          progress_override?: number
+          task_id: string
+        }
+        Returns: {
+          created_at: string
+          event_type: string
+          id: string
+          message: string
+          payload: Json | null
+          progress_override: number | null
+          seq: number
+          task_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "story_task_events"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      update_story_task_status: {
+        Args: {
+          event_message?: string
+          event_payload?: Json
+          event_type?: string
+          progress?: number
+          status: string
+          task_id: string
+        }
+        Returns: {
+          created_at: string
+          display_fields: Json | null
+          finished_at: string | null
+          id: string
+          operation: string
+          payload: NonNullable<Json>
+          progress: number
+          requested_by: string | null
+          started_at: string | null
+          status: string
+          story_id: string | null
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "story_tasks"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
     }
     Enums: {
       [_ in never]: never

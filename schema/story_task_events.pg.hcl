@@ -55,4 +55,8 @@ table "story_task_events" {
   index "story_task_events_task_id_created_at_idx" {
     columns = [column.task_id, column.created_at]
   }
+  # A task's events in append order, newest first too (the API's "latest 50").
+  index "story_task_events_task_id_seq_idx" {
+    columns = [column.task_id, column.seq]
+  }
 }

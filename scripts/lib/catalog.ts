@@ -17,7 +17,7 @@ WITH owned_tables AS (
 owned_functions AS (
   SELECT p.oid, p.proowner, p.proacl, p.oid::regprocedure::text AS signature
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-  WHERE n.nspname = 'public' AND p.proname LIKE 'story_task%'
+  WHERE n.nspname = 'public' AND p.proname LIKE '%story_task%'
 )
 SELECT format('rls %s enabled=%s forced=%s', relname, relrowsecurity, relforcerowsecurity) AS line FROM owned_tables
 UNION ALL

@@ -43,3 +43,5 @@ CREATE TABLE "public"."story_task_events" (
 );
 -- Create index "story_task_events_task_id_created_at_idx" to table: "story_task_events"
 CREATE INDEX "story_task_events_task_id_created_at_idx" ON "public"."story_task_events" ("task_id", "created_at");
+-- Create index "story_task_events_task_id_seq_idx" to table: "story_task_events"
+CREATE INDEX "story_task_events_task_id_seq_idx" ON "public"."story_task_events" ("task_id", "seq");
