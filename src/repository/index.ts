@@ -1,0 +1,29 @@
+// The story-task repository: the design's interface over the caller's supabase-js client.
+import type { StoryTasksClient } from "./client.ts";
+import type { StoryTasksRepository } from "./interfaces.ts";
+import { appendEvent } from "./operations/append-event.ts";
+import { createTask } from "./operations/create-task.ts";
+import { listEvents } from "./operations/list-events.ts";
+import { getTask, listRecentByStory } from "./operations/read-tasks.ts";
+import { updateStatus } from "./operations/update-status.ts";
+
+export type { StoryTasksClient } from "./client.ts";
+export * from "./errors.ts";
+export type { ListEventsOptions, StoryTaskStatusPatch, StoryTasksRepository } from "./interfaces.ts";
+
+/**
+ * @example
+ * const repo = createStoryTasksRepository(createClient<Database>(url, serviceRoleKey));
+ * const task = await repo.createTask({ storyId, operation: "CREATE_SHOT_IMAGES", status: "running" });
+ * await repo.appendEvent(task.id, { eventType: "progress", message: "3 of 12 shots", progressOverride: 25 });
+ */
+export function createStoryTasksRepository(client: StoryTasksClient): StoryTasksRepository {
+  return {
+    createTask: (input) => createTask(client, input),
+    appendEvent: (taskId, event) => appendEvent(client, taskId, event),
+    updateStatus: (taskId, patch) => updateStatus(client, taskId, patch),
+    listRecentByStory: (storyId, limit) => listRecentByStory(client, storyId, limit),
+    getTask: (taskId) => getTask(client, taskId),
+    listEvents: (taskId, options) => listEvents(client, taskId, options),
+  };
+}
