@@ -181,15 +181,19 @@ DECLARE
   event public.story_task_events;
   task_status text;
 BEGIN
-  INSERT INTO public.story_task_events AS e (task_id, event_type, message, payload, progress_override)
-  VALUES (task_id, event_type, message, payload, progress_override)
-  RETURNING e.* INTO event;
   IF progress_override IS NOT NULL THEN
-    SELECT t.status INTO task_status FROM public.story_tasks AS t WHERE t.id = task_id FOR UPDATE;
+    -- Lock the task before the insert: the insert's foreign-key check takes a KEY SHARE lock,
+    -- and two appends each upgrading theirs would deadlock.
+    SELECT t.status INTO task_status FROM public.story_tasks AS t WHERE t.id = task_id FOR NO KEY UPDATE;
     IF task_status IN ('succeeded', 'failed', 'cancelled') THEN
       RAISE EXCEPTION 'story task % is %, which is final: it takes no more progress', task_id, task_status
         USING ERRCODE = 'ST001', DETAIL = format('from=%s to=%s', task_status, task_status);
     END IF;
+  END IF;
+  INSERT INTO public.story_task_events AS e (task_id, event_type, message, payload, progress_override)
+  VALUES (task_id, event_type, message, payload, progress_override)
+  RETURNING e.* INTO event;
+  IF progress_override IS NOT NULL THEN
     UPDATE public.story_tasks AS t
     SET progress = progress_override
     WHERE t.id = task_id AND t.progress < progress_override;
