@@ -7,11 +7,11 @@ import { defaultDatabaseUrl, ensureDatabase, redactUrl } from "./lib/postgres.ts
 import {
   SchemaCommandError,
   type Target,
-  applyMigrations,
   applySchema,
   createStandIns,
   detectDrift,
   diffMigrations,
+  migrateWithAtlas,
 } from "./lib/schema-workflow.ts";
 
 const usage = "usage: pnpm db:stand-ins | db:apply [--dry-run] | db:diff <name> | db:migrate | db:drift   [--env local|supabase]";
@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "migrate":
-      console.log(applyMigrations(await resolveTarget(values.env)));
+      console.log(migrateWithAtlas(await resolveTarget(values.env)));
       return 0;
     case "drift": {
       const target = await resolveTarget(values.env);

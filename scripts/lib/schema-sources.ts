@@ -2,6 +2,7 @@
 // supabase/migrations/.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { listMigrationFiles } from "../../src/local-stack/migrations.ts";
 import { projectRoot } from "./atlas-cli.ts";
 
 export const schemaDir = path.join(projectRoot, "schema");
@@ -32,7 +33,5 @@ export function readDatabaseObjectsSql(): string {
 
 /** Migration file names in the order Atlas applies them. */
 export function listMigrations(): string[] {
-  return readdirSync(migrationsDir)
-    .filter((name) => name.endsWith(".sql"))
-    .sort();
+  return listMigrationFiles(migrationsDir);
 }

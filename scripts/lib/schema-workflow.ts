@@ -3,6 +3,7 @@
 // (stand-ins + schema/), and Atlas then compares two databases with the host's tables excluded.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { applyMigrations as applyMigrationFiles } from "../../src/local-stack/migrations.ts";
 import { runAtlas } from "./atlas-cli.ts";
 import { describeDatabaseObjects, diffLines } from "./catalog.ts";
 import { planCheckReplacements } from "./check-constraints.ts";
@@ -180,11 +181,6 @@ export interface DiffReport {
   written: string[];
 }
 
-/** Runs every migration file, in order, on an empty database. */
-async function replayMigrations(url: string): Promise<void> {
-  for (const file of listMigrations()) await runSqlScript(url, readFileSync(path.join(migrationsDir, file), "utf8"));
-}
-
 function writeMigration(name: string, sql: string): void {
   writeFileSync(path.join(migrationsDir, `${nextMigrationVersion()}_${name}.sql`), sql);
 }
@@ -201,7 +197,7 @@ export async function diffMigrations(name: string, scratchServerUrl: string): Pr
     const output = atlas(["migrate", "diff", name, ...envArgs("schema", { dev: scratch.dev })]);
     await materialiseDesiredState(scratch, { withDatabaseObjects: false });
     await recreateDatabase(scratch.dev);
-    await replayMigrations(scratch.dev);
+    await applyMigrationFiles(scratch.dev, { migrationsDir });
     const checkReplacements = await withClient(scratch.dev, (current) =>
       withClient(scratch.desired, (desired) => planCheckReplacements(current, desired)),
     );
@@ -222,7 +218,7 @@ export async function diffMigrations(name: string, scratchServerUrl: string): Pr
 }
 
 /** `pnpm db:migrate`: Atlas applies supabase/migrations/ in order, recording each version. */
-export function applyMigrations(target: Target): string {
+export function migrateWithAtlas(target: Target): string {
   // The host's database is never empty (auth, public.stories): start on it as it is.
   return atlas(["migrate", "apply", ...envArgs(target.env, { url: target.url }), "--allow-dirty"]);
 }
