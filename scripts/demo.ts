@@ -1,51 +1,117 @@
-// `pnpm demo`: builds the story-task schema from supabase/migrations/ in an embedded PGlite
-// (PostgreSQL in WebAssembly: no server, no configuration) and prints what it created.
-// `--data-dir DIR` keeps the database on disk between runs.
+// `pnpm demo`: the main job on the embedded default. Starts a local Supabase (PGlite behind the
+// real PostgREST, no server, no configuration), creates a story and runs a CREATE_SHOT_IMAGES
+// task over a dozen scenelets through the task-logging helpers, with a live progress bar, then
+// prints the event timeline and the task's final record.
+// DATABASE_URL or SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY run the same against that instead;
+// --data-dir DIR keeps the embedded database, so `story-tasks --data-dir DIR show <id>` can read it.
 import { parseArgs } from "node:util";
-import { describeDatabaseObjects } from "./lib/catalog.ts";
-import { openEmbeddedDatabase } from "./lib/embedded-database.ts";
+import { connect } from "../src/cli/connect.ts";
+import { duration, progressBar, table } from "../src/cli/format.ts";
+import { createProgressReporter, logTaskCompletion, logTaskEvent, logTaskStart } from "../src/task-logging/index.ts";
 
-const { values } = parseArgs({ options: { "data-dir": { type: "string" } } });
-const dataDir = values["data-dir"];
+const { values } = parseArgs({ options: { "data-dir": { type: "string" }, "step-ms": { type: "string", default: "40" } } });
+const stepMs = Number(values["step-ms"]);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const scenelets = [
+  "The keeper climbs the spiral stairs",
+  "A ship's lights on the horizon",
+  "The lamp will not light",
+  "Storm clouds gather over the bay",
+  "A knock at the lighthouse door",
+  "The stranger's lantern",
+  "Waves break over the rocks",
+  "The lamp flares to life",
+  "The ship turns away from the reef",
+  "Dawn over a calm sea",
+  "The stranger is gone",
+  "A letter left on the table",
+];
+const stepsPerShot = 20;
 
 const started = performance.now();
-const db = await openEmbeddedDatabase({
-  ...(dataDir ? { dataDir } : {}),
-  onApplied: (file) => console.log(`  applied supabase/migrations/${file}`),
-});
-console.log(`Embedded PostgreSQL (${(await db.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v}) ${dataDir ? `in ${dataDir}` : "in memory"}`);
+const connection = await connect({ dataDir: values["data-dir"], inMemoryAllowed: true });
+try {
+  console.log(`Using ${connection.description}`);
+  const { repo, client } = connection;
+  const story = await client.from("stories").insert({ display_name: "The Lighthouse Keeper" }).select().single();
+  if (story.error) throw new Error(`creating the story failed: ${story.error.message}`);
+  console.log(`Story "${story.data.display_name}" ${story.data.id}`);
 
-const columns = await db.query<{ table_name: string; columns: string }>(`
-  SELECT table_name, string_agg(column_name || ' ' || data_type || CASE WHEN is_nullable = 'YES' THEN ' null' ELSE '' END, ', ' ORDER BY ordinal_position) AS columns
-  FROM information_schema.columns
-  WHERE table_schema = 'public' AND table_name IN ('story_tasks', 'story_task_events')
-  GROUP BY table_name ORDER BY table_name DESC`);
-console.log("\nTables");
-for (const row of columns.rows) console.log(`  ${row.table_name}: ${row.columns}`);
+  const task = await logTaskStart(repo, {
+    storyId: story.data.id,
+    operation: "CREATE_SHOT_IMAGES",
+    payload: { scenelets: scenelets.length, style: "ink and watercolour" },
+    displayFields: { title: "Shot images", description: `${scenelets.length} scenelets of "The Lighthouse Keeper"` },
+  });
+  console.log(`Task CREATE_SHOT_IMAGES ${task.id}\n`);
 
-const indexes = await db.query<{ definition: string }>(
-  "SELECT indexdef AS definition FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('story_tasks', 'story_task_events') ORDER BY indexname",
-);
-console.log("\nIndexes");
-for (const row of indexes.rows) console.log(`  ${row.definition}`);
+  // The live line: redrawn in place on a terminal, one line per shot otherwise.
+  const live = process.stdout.isTTY;
+  let shown = "";
+  const show = (percent: number, message: string) => {
+    shown = `${progressBar(percent)}  ${message}`;
+    if (live) process.stdout.write(`\r\x1b[2K${shown.slice(0, (process.stdout.columns ?? 120) - 1)}`);
+  };
 
-console.log("\nChecks, RLS, grants, policies, triggers, functions, publication");
-for (const line of await describeDatabaseObjects(db)) console.log(`  ${line.replace(/\s+/g, " ")}`);
+  await logTaskEvent(repo, task.id, { eventType: "info", message: `Loaded ${scenelets.length} scenelets and the visual design` });
+  const reporter = createProgressReporter(repo, task.id);
+  let reports = 0;
+  for (const [index, scenelet] of scenelets.entries()) {
+    const shot = index + 1;
+    for (let step = 1; step <= stepsPerShot; step++) {
+      // Diffusion steps: many reports a second, coalesced by the reporter.
+      const percent = Math.floor(((index + step / stepsPerShot) / scenelets.length) * 95);
+      reporter.report(percent, `Shot ${shot}/${scenelets.length}: step ${step}/${stepsPerShot}`);
+      reports += 1;
+      show(percent, `Shot ${shot}/${scenelets.length}: ${scenelet}`);
+      await sleep(stepMs / 4);
+    }
+    if (shot === 7) {
+      await logTaskEvent(repo, task.id, { eventType: "error", message: "Image service timed out on shot 7; retried (attempt 2 of 3)" });
+      await sleep(stepMs);
+    }
+    await reporter.flush();
+    await logTaskEvent(repo, task.id, {
+      eventType: "progress",
+      message: `Shot ${shot}/${scenelets.length} rendered: ${scenelet}`,
+      progressOverride: Math.floor((shot / scenelets.length) * 95),
+      payload: { shot, image: `shots/${String(shot).padStart(2, "0")}.png` },
+    });
+    if (!live) console.log(shown);
+  }
+  await logTaskEvent(repo, task.id, { eventType: "info", message: "Uploaded 12 images to storage" });
+  await logTaskCompletion(repo, task.id, "succeeded", undefined, { message: `Rendered ${scenelets.length} shots` });
+  show(100, "Done");
+  if (live) process.stdout.write("\n");
+  else console.log(shown);
 
-// Show the status machine at work: one task from queued to succeeded, and a refused move.
-const task = (await db.query<{ id: string }>("INSERT INTO public.story_tasks (operation) VALUES ('CREATE_SHOT_IMAGES') RETURNING id")).rows[0]!;
-await db.query("UPDATE public.story_tasks SET status = 'running', progress = 40 WHERE id = $1", [task.id]);
-const done = (
-  await db.query<{ status: string; progress: number; took: string }>(
-    "UPDATE public.story_tasks SET status = 'succeeded' WHERE id = $1 RETURNING status, progress, (finished_at - started_at)::text AS took",
-    [task.id],
-  )
-).rows[0]!;
-console.log(`\nA task ran queued -> running -> ${done.status}, ending at progress ${done.progress}.`);
-const refusal = await db.query("UPDATE public.story_tasks SET status = 'running' WHERE id = $1", [task.id]).then(
-  () => "accepted (unexpected)",
-  (error: Error) => `refused: ${error.message}`,
-);
-console.log(`Moving it back to running: ${refusal}`);
-console.log(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
-await db.close();
+  const final = await repo.getTask(task.id);
+  const events = await repo.listEvents(task.id, { limit: 1000 });
+  const origin = Date.parse(final.createdAt);
+  console.log(`\nTimeline (${events.length} events; the progress reporter was given ${reports} reports and wrote ${reporter.writes})`);
+  console.log(
+    table(
+      ["time", "type", "progress", "message"],
+      events.map((event) => [
+        `+${((Date.parse(event.createdAt) - origin) / 1000).toFixed(2)}s`,
+        event.eventType,
+        event.progressOverride === null ? "" : `${event.progressOverride}%`,
+        event.message,
+      ]),
+    ),
+  );
+  console.log("\nFinal record");
+  console.log(
+    table(
+      ["field", "value"],
+      Object.entries(final).map(([field, value]) => [field, typeof value === "string" ? value : JSON.stringify(value)]),
+    ),
+  );
+  const ranFor = final.startedAt && final.finishedAt ? duration(Date.parse(final.finishedAt) - Date.parse(final.startedAt)) : "-";
+  console.log(`\n${final.operation} ${final.status} at ${final.progress}% after ${ranFor}.`);
+  if (values["data-dir"]) console.log(`Read it again with: pnpm story-tasks --data-dir ${values["data-dir"]} show ${final.id}`);
+  console.log(`Done in ${duration(performance.now() - started)}.`);
+} finally {
+  await connection.close();
+}

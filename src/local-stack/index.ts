@@ -6,6 +6,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import pg from "pg";
 import type { Database } from "../../generated/database.types.ts";
+import { startGateway } from "./gateway.ts";
 import { randomJwtSecret, signJwt } from "./jwt.ts";
 import { applyMigrations } from "./migrations.ts";
 import { freePort, type PostgrestServer, startPostgrest } from "./postgrest.ts";
@@ -30,6 +31,11 @@ export interface LocalStack {
   anonKey: string;
   /** The secret the keys are signed with, for tokens with other claims (see signJwt). */
   jwtSecret: string;
+  /**
+   * A Supabase-shaped URL (`<apiUrl>/rest/v1/...`) in front of PostgREST, for clients that are
+   * not given `fetch`: another process, or a plain `createClient(apiUrl, key)`.
+   */
+  apiUrl: string;
   /** The fetch the clients use: rewrites `<url>/rest/v1/...` to PostgREST's `/...`. */
   fetch: typeof globalThis.fetch;
   /** service_role: bypasses RLS. */
@@ -104,6 +110,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       postgrest = undefined;
     });
 
+    const gateway = await startGateway(port);
+    cleanups.push(() => gateway.stop());
+
     const url = `http://127.0.0.1:${port}`;
     const fetch = postgrestFetch(url);
     const client = (key: string, clientOptions: { retry?: boolean } = {}) => createNodeSupabaseClient(url, key, { ...clientOptions, fetch });
@@ -116,6 +125,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       kind: backend.kind,
       url,
+      apiUrl: gateway.url,
       serviceRoleKey,
       anonKey,
       jwtSecret,
@@ -174,8 +184,22 @@ function resultRows<Row>(result: pg.QueryResult | pg.QueryResult[]): Row[] {
   return (last?.rows ?? []) as Row[];
 }
 
+/** A database that `pnpm db:apply`/`db:migrate` (Atlas) built has the tables but not this applier's record. */
+async function builtByAtlas(databaseUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const found = await client.query<{ atlas: boolean }>(
+      "SELECT to_regclass('public.story_tasks') IS NOT NULL AND to_regclass('embedded.applied_migrations') IS NULL AS atlas",
+    );
+    return found.rows[0]?.atlas ?? false;
+  } finally {
+    await client.end();
+  }
+}
+
 async function startServerBackend(databaseUrl: string, cleanups: Cleanup[]): Promise<Backend> {
-  await applyMigrations(databaseUrl);
+  if (!(await builtByAtlas(databaseUrl))) await applyMigrations(databaseUrl);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   // An idle connection that breaks (the database dropped, the server restarted) must not crash the process.
   pool.on("error", () => undefined);

@@ -1,0 +1,50 @@
+// How the demo and the `story-tasks` CLI reach the story tasks: a Supabase project
+// (SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY), a PostgreSQL server (DATABASE_URL) or an embedded
+// PGlite (a data directory, or memory) — the last two behind a local PostgREST.
+import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Database } from "../../generated/database.types.ts";
+import { type LocalStack, startLocalStack } from "../local-stack/index.ts";
+import { createNodeSupabaseClient } from "../local-stack/supabase-client.ts";
+import { type StoryTasksRepository, createStoryTasksRepository } from "../repository/index.ts";
+
+export interface Connection {
+  /** Which store this is, in words, for the user. */
+  description: string;
+  client: SupabaseClient<Database>;
+  repo: StoryTasksRepository;
+  stack: LocalStack | undefined;
+  close(): Promise<void>;
+}
+
+export class ConnectionUsageError extends Error {
+  override name = "ConnectionUsageError";
+}
+
+function redact(url: string): string {
+  const shown = new URL(url);
+  if (shown.password) shown.password = "***";
+  return shown.toString();
+}
+
+export async function connect(options: { dataDir?: string | undefined; inMemoryAllowed: boolean }): Promise<Connection> {
+  const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY, DATABASE_URL } = process.env;
+  if (SUPABASE_URL || SUPABASE_SERVICE_ROLE_KEY) {
+    if (!SUPABASE_URL || !SUPABASE_SERVICE_ROLE_KEY) throw new ConnectionUsageError("set both SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY");
+    const client = createNodeSupabaseClient(SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY);
+    return { description: `Supabase at ${SUPABASE_URL}`, client, repo: createStoryTasksRepository(client), stack: undefined, close: async () => undefined };
+  }
+  if (!DATABASE_URL && !options.dataDir && !options.inMemoryAllowed) {
+    throw new ConnectionUsageError("say where the tasks are: --data-dir DIR, DATABASE_URL, or SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY");
+  }
+  const stack = DATABASE_URL ? await startLocalStack({ databaseUrl: DATABASE_URL }) : await startLocalStack(options.dataDir ? { dataDir: options.dataDir } : {});
+  const where = DATABASE_URL
+    ? `PostgreSQL at ${redact(DATABASE_URL)}`
+    : `embedded PGlite ${options.dataDir ? `in ${options.dataDir}` : "in memory"}`;
+  return {
+    description: `${where}, through PostgREST at ${stack.url}`,
+    client: stack.service,
+    repo: createStoryTasksRepository(stack.service),
+    stack,
+    close: () => stack.stop(),
+  };
+}
