@@ -1,0 +1,89 @@
+// The package as a user gets it: `pnpm build` + `pnpm pack`, installed into a project outside
+// the repository, a consumer type-checked under `tsc --strict` and run against the local stack.
+import { execFile, spawnSync } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { projectRoot } from "../../scripts/lib/atlas-cli.ts";
+import { type LocalStack, startLocalStack } from "../../src/local-stack/index.ts";
+import { type TestDatabase, createEmptyDatabase } from "../support/databases.ts";
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, ...env } });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+// The consumer must run asynchronously: the gateway it talks to lives in this process's event loop.
+const execFileAsync = promisify(execFile);
+
+const consumer = `import { StoryTaskValidationError, createNodeSupabaseClient, createStoryTasksRepository, type StoryTaskRecord } from "story-task-persistence";
+import { logTaskCompletion, logTaskEvent, logTaskStart } from "story-task-persistence/task-logging";
+
+const client = createNodeSupabaseClient(process.env.SUPABASE_URL!, process.env.SUPABASE_SERVICE_ROLE_KEY!);
+const repo = createStoryTasksRepository(client);
+const task: StoryTaskRecord = await logTaskStart(repo, { operation: "CREATE_PLAYER_BUNDLE", payload: { from: "consumer" } });
+await logTaskEvent(repo, task.id, { eventType: "progress", message: "Bundling", progressOverride: 60 });
+const done = await logTaskCompletion(repo, task.id, "succeeded");
+let refused = "";
+try {
+  await repo.createTask({ operation: "CREATE_PLAYER_BUNDLE", progress: 101 });
+} catch (error) {
+  if (error instanceof StoryTaskValidationError) refused = error.issues.map((issue) => issue.field).join(",");
+}
+const events = await repo.listEvents(task.id);
+console.log(JSON.stringify({ status: done.status, progress: done.progress, events: events.map((event) => event.message), refused }));
+`;
+
+describe("the packed package", () => {
+  let workspace: string;
+  let database: TestDatabase;
+  let stack: LocalStack;
+
+  beforeAll(async () => {
+    workspace = mkdtempSync(path.join(tmpdir(), "story-tasks-consumer-"));
+    database = await createEmptyDatabase("package");
+    stack = await startLocalStack({ databaseUrl: database.url });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await database?.drop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("installs from its tarball, type-checks under --strict and works against the local stack", { timeout: 240_000 }, async () => {
+    run("pnpm", ["-s", "build"], projectRoot);
+    run("pnpm", ["pack", "--pack-destination", workspace], projectRoot);
+    const tarball = readdirSync(workspace).find((name) => name.endsWith(".tgz"));
+    expect(tarball).toBeDefined();
+
+    const project = path.join(workspace, "consumer");
+    run("mkdir", ["-p", project], workspace);
+    writeFileSync(
+      path.join(project, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { "story-task-persistence": `file:../${tarball}`, "@types/node": "20.19.43" } }),
+    );
+    writeFileSync(
+      path.join(project, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", outDir: "out", types: ["node"], skipLibCheck: false } }),
+    );
+    writeFileSync(path.join(project, "consumer.ts"), consumer);
+    run("pnpm", ["install", "--prefer-offline", "--config.confirmModulesPurge=false"], project);
+
+    run(path.join(projectRoot, "node_modules", ".bin", "tsc"), ["-p", "."], project);
+    const { stdout: output } = await execFileAsync("node", ["out/consumer.js"], {
+      cwd: project,
+      env: { ...process.env, SUPABASE_URL: stack.apiUrl, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey },
+      timeout: 60_000,
+    });
+    expect(JSON.parse(output.trim().split("\n").at(-1)!)).toEqual({
+      status: "succeeded",
+      progress: 100,
+      events: ["Started CREATE_PLAYER_BUNDLE", "Bundling", "Succeeded"],
+      refused: "progress",
+    });
+    expect(run(path.join(project, "node_modules", ".bin", "story-tasks"), ["--help"], project)).toContain("usage: story-tasks");
+  });
+});
