@@ -2,7 +2,7 @@
 // the repository, a consumer type-checked under `tsc --strict` and run against the local stack.
 import { execFile, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,6 +37,14 @@ const events = await repo.listEvents(task.id);
 console.log(JSON.stringify({ status: done.status, progress: done.progress, events: events.map((event) => event.message), refused }));
 `;
 
+/** The README's "Using it from the agent backend" example, as written there. */
+function readmeSnippet(): string {
+  const readme = readFileSync(path.join(projectRoot, "README.md"), "utf8");
+  const block = /<!-- consumer-snippet[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!block) throw new Error("README.md has no consumer-snippet block");
+  return block;
+}
+
 describe("the packed package", () => {
   let workspace: string;
   let database: TestDatabase;
@@ -70,6 +78,7 @@ describe("the packed package", () => {
       JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", outDir: "out", types: ["node"], skipLibCheck: false } }),
     );
     writeFileSync(path.join(project, "consumer.ts"), consumer);
+    writeFileSync(path.join(project, "readme-example.ts"), readmeSnippet());
     run("pnpm", ["install", "--prefer-offline", "--config.confirmModulesPurge=false"], project);
 
     run(path.join(projectRoot, "node_modules", ".bin", "tsc"), ["-p", "."], project);
@@ -84,6 +93,12 @@ describe("the packed package", () => {
       events: ["Started CREATE_PLAYER_BUNDLE", "Bundling", "Succeeded"],
       refused: "progress",
     });
+    const example = await execFileAsync("node", ["out/readme-example.js"], {
+      cwd: project,
+      env: { ...process.env, SUPABASE_URL: stack.apiUrl, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey },
+      timeout: 60_000,
+    });
+    expect(example.stdout.trim()).toBe("succeeded 100");
     expect(run(path.join(project, "node_modules", ".bin", "story-tasks"), ["--help"], project)).toContain("usage: story-tasks");
   });
 });
