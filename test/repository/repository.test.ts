@@ -13,6 +13,7 @@ import {
   createStoryTasksRepository,
 } from "../../src/repository/index.ts";
 import { type TestStack, insertStory, insertUser, stacks, tableState } from "../support/stacks.ts";
+import { pathTo, terminalStatuses, transitionPairs } from "../support/status-machine.ts";
 
 describe.each(stacks)("story-task repository on $name", ({ start }) => {
   let running: TestStack;
@@ -173,33 +174,18 @@ describe.each(stacks)("story-task repository on $name", ({ start }) => {
   });
 
   describe("status transitions through the repository", () => {
-    const statuses: StoryTaskStatus[] = ["queued", "running", "succeeded", "failed", "cancelled"];
-    const allowed: Record<StoryTaskStatus, StoryTaskStatus[]> = {
-      queued: ["running", "cancelled", "failed"],
-      running: ["succeeded", "failed", "cancelled"],
-      succeeded: [],
-      failed: [],
-      cancelled: [],
-    };
-    const pathTo: Record<StoryTaskStatus, StoryTaskStatus[]> = {
-      queued: [],
-      running: ["running"],
-      succeeded: ["running", "succeeded"],
-      failed: ["running", "failed"],
-      cancelled: ["cancelled"],
-    };
     async function taskIn(status: StoryTaskStatus) {
       let task = await repo.createTask({ operation: "RUN_WORKFLOW_TASK" });
       for (const step of pathTo[status]) task = await repo.updateStatus(task.id, { status: step, progress: step === "running" ? 40 : undefined });
       return task;
     }
-    const pairs = statuses.flatMap((from) => statuses.filter((to) => to !== from).map((to) => ({ from, to, ok: allowed[from].includes(to) })));
+    const pairs = transitionPairs;
 
     it.each(pairs.filter((pair) => pair.ok))("$from -> $to is allowed", async ({ from, to }) => {
       const before = await taskIn(from);
       const after = await repo.updateStatus(before.id, { status: to, event: { message: `${from} to ${to}` } });
       expect(after.status).toBe(to);
-      expect(after.finishedAt !== null).toBe(["succeeded", "failed", "cancelled"].includes(to));
+      expect(after.finishedAt !== null).toBe(terminalStatuses.includes(to));
       expect((await repo.listEvents(before.id)).at(-1)?.message).toBe(`${from} to ${to}`);
     });
 

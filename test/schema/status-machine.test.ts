@@ -3,26 +3,12 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabase, connect, createSchemaDatabase } from "../support/databases.ts";
+import type { StoryTaskStatus } from "../../generated/records.ts";
 import { type TaskRow, insertTask, readTask } from "../support/rows.ts";
+import { pathTo, terminalStatuses, transitionPairs as pairs } from "../support/status-machine.ts";
 
-const statuses = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
-type Status = (typeof statuses)[number];
-const terminal: Status[] = ["succeeded", "failed", "cancelled"];
-const allowed: Record<Status, Status[]> = {
-  queued: ["running", "cancelled", "failed"],
-  running: ["succeeded", "failed", "cancelled"],
-  succeeded: [],
-  failed: [],
-  cancelled: [],
-};
-// How a task reaches each status through allowed transitions.
-const pathTo: Record<Status, Status[]> = {
-  queued: [],
-  running: ["running"],
-  succeeded: ["running", "succeeded"],
-  failed: ["running", "failed"],
-  cancelled: ["cancelled"],
-};
+type Status = StoryTaskStatus;
+const terminal = terminalStatuses;
 
 let database: TestDatabase;
 let client: pg.Client;
@@ -50,8 +36,6 @@ async function taskIn(status: Status): Promise<TaskRow> {
   for (const step of pathTo[status]) row = await setStatus(task.id, step, step === "running" ? 30 : undefined);
   return row;
 }
-
-const pairs = statuses.flatMap((from) => statuses.filter((to) => to !== from).map((to) => ({ from, to, ok: allowed[from].includes(to) })));
 
 describe("status transitions", () => {
   it.each(pairs.filter((pair) => pair.ok))("allows $from -> $to", async ({ from, to }) => {
