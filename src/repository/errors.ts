@@ -101,7 +101,7 @@ export interface ErrorContext {
  * The one place PostgREST/PostgreSQL errors become repository errors:
  * FK 23503, CHECK 23514, NOT NULL 23502, bad text 22P02 -> validation or foreign key;
  * ST001 (status machine) -> transition; ST404 and PGRST116 (no row) -> not found;
- * PGRST000-003 and failed fetches -> connection; anything else -> the base class.
+ * PGRST000-003, 08xxx, 57P01-03 and failed fetches -> connection; anything else -> the base class.
  */
 export function classifyStoryTaskError(error: PostgrestError, context: ErrorContext = {}): StoryTasksRepositoryError {
   const options = { cause: error, code: error.code };
@@ -125,6 +125,7 @@ export function classifyStoryTaskError(error: PostgrestError, context: ErrorCont
     case "22P02":
     case "22021":
     case "22P05":
+    case "PGRST102": // a body PostgREST cannot read as JSON
       return new StoryTaskValidationError([{ field: "(input)", rule: error.message }], options);
     case "ST001": {
       const [, from, to] = /from=(\w+) to=(\w+)/.exec(error.details ?? "") ?? [];
@@ -134,7 +135,15 @@ export function classifyStoryTaskError(error: PostgrestError, context: ErrorCont
     case "PGRST116":
       return new StoryTaskNotFoundError(context.taskId ?? "(unknown)", options);
   }
-  if (/^PGRST00[0-3]$/.test(error.code) || (!error.code && /fetch failed|ECONNREFUSED|socket|network/i.test(`${error.message} ${error.details}`))) {
+  const code = error.code ?? "";
+  // PGRST000-003: PostgREST has no database connection; 08xxx and 57P01-03: the connection was
+  // lost or the server is shutting down; no code and no message: PostgREST's connection died
+  // mid-query (real SQL errors always carry a code); no code with a network message: fetch failed.
+  if (
+    /^PGRST00[0-3]$|^08...$|^57P0[1-3]$/.test(code) ||
+    (!code && !error.message) ||
+    (!code && /fetch failed|ECONNREFUSED|socket|network/i.test(`${error.message} ${error.details}`))
+  ) {
     return new StoryTasksConnectionError(`Story task storage unreachable: ${error.message}`, options);
   }
   return new StoryTasksRepositoryError(`Story task request failed${error.code ? ` (${error.code})` : ""}: ${error.message}`, options);

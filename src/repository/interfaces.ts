@@ -36,5 +36,5 @@ export interface StoryTasksRepository {
   listRecentByStory(storyId: string, limit?: number): Promise<StoryTaskRecord[]>;
   getTask(taskId: string): Promise<StoryTaskRecord>;
   /** A task's events in append order; an unknown task has none. */
-  listEvents(taskId: string, options?: ListEventsOptions): Promise<StoryTaskEventRecord[]>;
+  listEvents(taskId: string, options?: ListEventsOptions | null): Promise<StoryTaskEventRecord[]>;
 }

@@ -32,11 +32,10 @@ export function oneOf<const Values extends readonly [string, ...string[]]>(value
   return z.enum(values, { error: `must be one of ${values.join(", ")}` });
 }
 
-/**
- * Why `value` cannot be stored in a jsonb column exactly as given (undefined if it can):
- * jsonb holds null, booleans, finite numbers, strings without NUL, arrays and plain objects.
- */
-export function jsonProblem(value: unknown, at = "$", seen = new Set<object>()): string | undefined {
+/** Deeper than this, JSON.stringify (in supabase-js) runs out of stack before PostgreSQL would refuse. */
+export const maxJsonDepth = 1000;
+
+function scalarProblem(value: unknown, at: string): string | undefined {
   switch (typeof value) {
     case "boolean":
       return undefined;
@@ -45,29 +44,52 @@ export function jsonProblem(value: unknown, at = "$", seen = new Set<object>()):
     case "string":
       if (value.includes("\u0000")) return `the string at ${at} contains a NUL character (\\u0000)`;
       return value.isWellFormed() ? undefined : `the string at ${at} has a lone surrogate`;
-    case "object": {
-      if (value === null) return undefined;
-      if (seen.has(value)) return `${at} refers back to itself`;
-      const prototype = Object.getPrototypeOf(value);
-      if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) {
-        return `${at} is a ${value.constructor?.name ?? "non-plain object"}, not a plain object or array`;
-      }
-      seen.add(value);
-      const entries = Array.isArray(value) ? value.map((item, i) => [`${at}[${i}]`, item] as const) : Object.entries(value).map(([key, item]) => [`${at}.${key}`, item] as const);
-      if (!Array.isArray(value)) {
-        const badKey = Object.keys(value).find((key) => key.includes("\u0000") || !key.isWellFormed());
-        if (badKey !== undefined) return `a key in ${at} contains a NUL character or a lone surrogate`;
-      }
-      for (const [path, item] of entries) {
-        const problem = jsonProblem(item, path, seen);
-        if (problem) return problem;
-      }
-      seen.delete(value);
-      return undefined;
-    }
     default:
       return `${at} is ${typeof value === "undefined" ? "undefined" : `a ${typeof value}`}, which JSON cannot hold`;
   }
+}
+
+/**
+ * Why `value` cannot be stored in a jsonb column exactly as given (undefined if it can):
+ * jsonb holds null, booleans, finite numbers, strings without NUL, arrays and plain objects.
+ * Walks with its own stack, so a deep value gets an answer, not a stack overflow.
+ */
+export function jsonProblem(root: unknown): string | undefined {
+  const pending: { value: unknown; at: string; depth: number }[] = [{ value: root, at: "$", depth: 0 }];
+  // Objects on the path from the root to what is being visited: a cycle, not a shared reference.
+  const ancestors: { value: object; depth: number }[] = [];
+  while (pending.length > 0) {
+    const { value, at, depth } = pending.pop()!;
+    while (ancestors.length > 0 && ancestors.at(-1)!.depth >= depth) ancestors.pop();
+    if (value === null) continue;
+    if (typeof value !== "object") {
+      const problem = scalarProblem(value, at);
+      if (problem) return problem;
+      continue;
+    }
+    if (ancestors.some((ancestor) => ancestor.value === value)) return `${at} refers back to itself`;
+    if (depth >= maxJsonDepth) return `${at} is nested more than ${maxJsonDepth} levels deep`;
+    const prototype = Object.getPrototypeOf(value);
+    if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) {
+      return `${at} is a ${value.constructor?.name ?? "non-plain object"}, not a plain object or array`;
+    }
+    ancestors.push({ value, depth });
+    const children: { value: unknown; at: string; depth: number }[] = [];
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) return `${at}[${i}] is a hole in a sparse array`;
+        children.push({ value: value[i], at: `${at}[${i}]`, depth: depth + 1 });
+      }
+    } else {
+      for (const key of Object.keys(value)) {
+        if (key.includes("\u0000") || !key.isWellFormed()) return `a key in ${at} contains a NUL character or a lone surrogate`;
+        children.push({ value: (value as Record<string, unknown>)[key], at: `${at}.${key}`, depth: depth + 1 });
+      }
+    }
+    // Reversed, so the walk reports the first problem in reading order.
+    pending.push(...children.reverse());
+  }
+  return undefined;
 }
 
 /** A jsonb column; `.nullable()` where the column takes SQL NULL. */
