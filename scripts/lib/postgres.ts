@@ -1,5 +1,6 @@
 // Connections, scratch databases and SQL files for the developer commands and the tests.
 import pg from "pg";
+import { redactUrl } from "../../src/cli/format.ts";
 
 export const defaultDatabaseUrl = "postgres://postgres@127.0.0.1:5432/story_tasks?sslmode=disable";
 
@@ -21,12 +22,7 @@ export function withDatabaseName(url: string, name: string): string {
   return next.toString();
 }
 
-/** A URL fit for printing: the password replaced. */
-export function redactUrl(url: string): string {
-  const shown = new URL(url);
-  if (shown.password) shown.password = "***";
-  return shown.toString();
-}
+export { redactUrl } from "../../src/cli/format.ts";
 
 export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });

@@ -6,6 +6,7 @@ import type { Database } from "../../generated/database.types.ts";
 import { type LocalStack, startLocalStack } from "../local-stack/index.ts";
 import { createNodeSupabaseClient } from "../local-stack/supabase-client.ts";
 import { type StoryTasksRepository, createStoryTasksRepository } from "../repository/index.ts";
+import { redactUrl } from "./format.ts";
 
 export interface Connection {
   /** Which store this is, in words, for the user. */
@@ -20,12 +21,6 @@ export class ConnectionUsageError extends Error {
   override name = "ConnectionUsageError";
 }
 
-function redact(url: string): string {
-  const shown = new URL(url);
-  if (shown.password) shown.password = "***";
-  return shown.toString();
-}
-
 export async function connect(options: { dataDir?: string | undefined; inMemoryAllowed: boolean }): Promise<Connection> {
   const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY, DATABASE_URL } = process.env;
   if (SUPABASE_URL || SUPABASE_SERVICE_ROLE_KEY) {
@@ -38,7 +33,7 @@ export async function connect(options: { dataDir?: string | undefined; inMemoryA
   }
   const stack = DATABASE_URL ? await startLocalStack({ databaseUrl: DATABASE_URL }) : await startLocalStack(options.dataDir ? { dataDir: options.dataDir } : {});
   const where = DATABASE_URL
-    ? `PostgreSQL at ${redact(DATABASE_URL)}`
+    ? `PostgreSQL at ${redactUrl(DATABASE_URL)}`
     : `embedded PGlite ${options.dataDir ? `in ${options.dataDir}` : "in memory"}`;
   return {
     description: `${where}, through PostgREST at ${stack.url}`,

@@ -29,3 +29,10 @@ export function progressBar(percent: number, width = 30): string {
   const filled = Math.round((Math.min(100, Math.max(0, percent)) / 100) * width);
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(percent).padStart(3)}%`;
 }
+
+/** A connection string fit for printing: the password replaced. */
+export function redactUrl(url: string): string {
+  const shown = new URL(url);
+  if (shown.password) shown.password = "***";
+  return shown.toString();
+}
