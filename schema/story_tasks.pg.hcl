@@ -89,11 +89,13 @@ table "story_tasks" {
     on_update   = NO_ACTION
     on_delete   = SET_NULL
   }
+  # SET NULL, where the design gives no action: Supabase Auth deletes a user by deleting the
+  # auth.users row, which must keep their tasks rather than fail.
   foreign_key "story_tasks_requested_by_fkey" {
     columns     = [column.requested_by]
     ref_columns = [table.users.column.id]
     on_update   = NO_ACTION
-    on_delete   = NO_ACTION
+    on_delete   = SET_NULL
   }
   check "story_tasks_operation_check" {
     expr = format("(operation = ANY (ARRAY[%s]))", join(", ", [for op in local.story_task_operations : "'${op}'::text"]))
@@ -122,5 +124,9 @@ table "story_tasks" {
   }
   index "story_tasks_status_idx" {
     columns = [column.status]
+  }
+  # The authenticated RLS policy filters on it, and deleting a user looks their tasks up by it.
+  index "story_tasks_requested_by_idx" {
+    columns = [column.requested_by]
   }
 }

@@ -1,20 +1,39 @@
-// `pnpm db:stand-ins | db:apply | db:diff <name> | db:migrate | db:drift` against DATABASE_URL
-// (default: the local database story_tasks), or with `--env supabase` against SUPABASE_DB_URL.
-// See README.md, "Schema commands".
+// `pnpm db:stand-ins | db:apply | db:diff <name> | db:migrate | db:push | db:drift` against
+// DATABASE_URL (default: the local database story_tasks), or with `--env supabase` against
+// SUPABASE_DB_URL. See README.md, "Schema commands" and "Deploying to a Supabase project".
 import { parseArgs } from "node:util";
+import { DeployLedgerConflictError } from "../src/local-stack/deploy-ledgers.ts";
 import { AtlasUnavailableError } from "./lib/atlas-cli.ts";
 import { defaultDatabaseUrl, ensureDatabase, redactUrl } from "./lib/postgres.ts";
 import {
+  type PlannedChanges,
   SchemaCommandError,
   type Target,
   applySchema,
   createStandIns,
   detectDrift,
   diffMigrations,
+  hasChanges,
   migrateWithAtlas,
+  pushWithSupabaseCli,
 } from "./lib/schema-workflow.ts";
 
-const usage = "usage: pnpm db:stand-ins | db:apply [--dry-run] | db:diff <name> | db:migrate | db:drift   [--env local|supabase]";
+const usage = "usage: pnpm db:stand-ins | db:apply [--dry-run] | db:diff <name> | db:migrate | db:push | db:drift   [--env local|supabase]";
+
+/** The plan, part by part, as it was (or, in a dry run, would be) run. */
+function printChanges(changes: PlannedChanges): void {
+  const parts: [string, string[]][] = [
+    ["Tables (Atlas)", changes.tables ? [changes.tables.trim()] : []],
+    ["CHECK constraints replaced NOT VALID", changes.checks.replace],
+    ["Functions, triggers, policies, grants, RLS, publication (pg-delta)", changes.objects],
+    ["Privileges on identity sequences", changes.sequences],
+    ["Then validated, each in its own transaction", changes.checks.validate],
+    ["What the object statements lock, or lose", changes.safety],
+  ];
+  for (const [title, statements] of parts) {
+    if (statements.length > 0) console.log(`-- ${title}\n${statements.join("\n")}`);
+  }
+}
 
 async function resolveTarget(env: string): Promise<Target> {
   if (env === "supabase") {
@@ -48,28 +67,18 @@ async function main(argv: string[]): Promise<number> {
     }
     case "apply": {
       const target = await resolveTarget(values.env);
-      console.log(`Applying schema/ to ${redactUrl(target.url)}${values["dry-run"] ? " (dry run)" : ""}`);
-      const report = await applySchema(target, { dryRun: values["dry-run"] });
-      console.log(report.atlas);
-      // DROP ... IF EXISTS before each CREATE is expected to find nothing the first time.
-      report.notices.filter((notice) => !notice.endsWith("does not exist, skipping")).forEach((notice) => console.log(`notice: ${notice}`));
-      if (report.objectChanges.length > 0) {
-        console.log("Database objects changed (- before, + after):");
-        report.objectChanges.forEach((line) => console.log(`  ${line}`));
-      }
-      if (!values["dry-run"]) {
-        console.log(
-          report.tableChanges || report.objectChanges.length > 0
-            ? "Applied."
-            : "No changes: the database already matches schema/.",
-        );
-      }
+      const dryRun = values["dry-run"];
+      console.log(`Applying schema/ to ${redactUrl(target.url)}${dryRun ? " (dry run: the plan runs in a transaction that is rolled back)" : ""}`);
+      const changes = await applySchema(target, { dryRun });
+      printChanges(changes);
+      if (!hasChanges(changes)) console.log("No changes: the database already matches schema/.");
+      else console.log(dryRun ? "Dry run: nothing was applied." : "Applied.");
       return 0;
     }
     case "diff": {
       if (!name) throw new SchemaCommandError("usage: pnpm db:diff <name>");
       const report = await diffMigrations(name, process.env.DATABASE_URL || defaultDatabaseUrl);
-      console.log(report.atlas);
+      printChanges(report.changes);
       console.log(
         report.written.length > 0
           ? `Wrote ${report.written.map((file) => `supabase/migrations/${file}`).join(", ")}`
@@ -78,21 +87,20 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "migrate":
-      console.log(migrateWithAtlas(await resolveTarget(values.env)));
+      console.log(await migrateWithAtlas(await resolveTarget(values.env)));
+      return 0;
+    case "push":
+      console.log(await pushWithSupabaseCli(await resolveTarget(values.env)));
       return 0;
     case "drift": {
       const target = await resolveTarget(values.env);
       const drift = await detectDrift(target);
-      if (!drift.tables && drift.objects.length === 0) {
+      if (drift.length === 0) {
         console.log(`No drift: ${redactUrl(target.url)} matches schema/.`);
         return 0;
       }
-      console.log(`Drift: ${redactUrl(target.url)} differs from schema/.`);
-      if (drift.tables) console.log(`Tables (the statements that would bring it to schema/):\n${drift.tables}`);
-      if (drift.objects.length > 0) {
-        console.log("Database objects (- only in the database, + only in schema/):");
-        drift.objects.forEach((line) => console.log(`  ${line}`));
-      }
+      console.log(`Drift: ${redactUrl(target.url)} differs from schema/ (what would change to bring it there):`);
+      drift.forEach((line) => console.log(`  ${line}`));
       return 1;
     }
     default:
@@ -106,7 +114,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const known = error instanceof SchemaCommandError || error instanceof AtlasUnavailableError;
+    const known = error instanceof SchemaCommandError || error instanceof AtlasUnavailableError || error instanceof DeployLedgerConflictError;
     console.error(known ? error.message : error);
     process.exitCode = 1;
   },

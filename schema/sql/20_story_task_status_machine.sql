@@ -5,7 +5,7 @@
 -- A new task starts queued or running. started_at and finished_at belong to the transitions;
 -- a task that succeeds ends at progress 100.
 -- Refusals raise SQLSTATE 'ST001' with DETAIL 'from=<status> to=<status>' for the repository to classify.
-CREATE OR REPLACE FUNCTION public.story_tasks_enforce_status_machine()
+CREATE FUNCTION public.story_tasks_enforce_status_machine()
   RETURNS trigger
   LANGUAGE plpgsql
   SET search_path = ''
@@ -62,7 +62,6 @@ $$;
 -- Only the trigger calls it.
 REVOKE EXECUTE ON FUNCTION public.story_tasks_enforce_status_machine() FROM PUBLIC, anon, authenticated, service_role;
 
-DROP TRIGGER IF EXISTS story_tasks_enforce_status_machine ON public.story_tasks;
 CREATE TRIGGER story_tasks_enforce_status_machine
   BEFORE INSERT OR UPDATE ON public.story_tasks
   FOR EACH ROW

@@ -1,31 +1,26 @@
--- Who may see and change story tasks through the Supabase API:
---   service_role: everything (the agent backend);
---   authenticated: read the tasks they requested, and those tasks' events;
+-- Who may see and change story tasks through the Supabase API, exactly, whatever the platform's
+-- default privileges gave (Supabase grants ALL on every new table and sequence in public to
+-- anon, authenticated and service_role):
+--   service_role (the agent backend): reads and writes tasks; reads and appends events, which
+--     are an append-only log (deleting a task still removes its events through the cascade);
+--     it bypasses RLS on Supabase, so no policy names it;
+--   authenticated: reads the tasks they requested, and those tasks' events;
 --   anon: nothing.
+-- No role gets TRUNCATE, REFERENCES or TRIGGER, and none needs the identity sequence: inserts
+-- take its values without any privilege on it.
 ALTER TABLE public.story_tasks ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.story_task_events ENABLE ROW LEVEL SECURITY;
 
--- Supabase's default privileges grant new public tables to every API role; narrow them.
-REVOKE ALL ON public.story_tasks, public.story_task_events FROM anon, authenticated;
+REVOKE ALL ON public.story_tasks, public.story_task_events FROM PUBLIC, anon, authenticated, service_role;
+REVOKE ALL ON SEQUENCE public.story_task_events_seq_seq FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON public.story_tasks, public.story_task_events TO authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON public.story_tasks, public.story_task_events TO service_role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.story_tasks TO service_role;
+GRANT SELECT, INSERT ON public.story_task_events TO service_role;
 
-DROP POLICY IF EXISTS story_tasks_service_role_all ON public.story_tasks;
-CREATE POLICY story_tasks_service_role_all ON public.story_tasks
-  FOR ALL TO service_role
-  USING (true) WITH CHECK (true);
-
-DROP POLICY IF EXISTS story_tasks_select_own ON public.story_tasks;
 CREATE POLICY story_tasks_select_own ON public.story_tasks
   FOR SELECT TO authenticated
   USING (requested_by = (SELECT auth.uid()));
 
-DROP POLICY IF EXISTS story_task_events_service_role_all ON public.story_task_events;
-CREATE POLICY story_task_events_service_role_all ON public.story_task_events
-  FOR ALL TO service_role
-  USING (true) WITH CHECK (true);
-
-DROP POLICY IF EXISTS story_task_events_select_own ON public.story_task_events;
 CREATE POLICY story_task_events_select_own ON public.story_task_events
   FOR SELECT TO authenticated
   USING (

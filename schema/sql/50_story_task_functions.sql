@@ -5,7 +5,7 @@
 -- Appends an event; with a progress_override, also moves the task's progress in the same
 -- transaction. Progress never goes backwards: concurrent reports leave the highest one.
 -- A finished task takes no more progress (ST001 from the status machine).
-CREATE OR REPLACE FUNCTION public.append_story_task_event(
+CREATE FUNCTION public.append_story_task_event(
   task_id uuid,
   event_type text,
   message text,
@@ -45,7 +45,7 @@ $$;
 -- Moves a task to `status` (the status machine decides whether it may), optionally with its
 -- progress and the event that explains the change, in one transaction. While a task runs its
 -- progress never goes backwards. An unknown task raises ST404.
-CREATE OR REPLACE FUNCTION public.update_story_task_status(
+CREATE FUNCTION public.update_story_task_status(
   task_id uuid,
   status text,
   progress integer DEFAULT NULL,

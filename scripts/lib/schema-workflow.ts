@@ -1,37 +1,37 @@
-// The steps behind `pnpm db:*`. Atlas v0.13.1 filters `exclude` out of inspected databases
-// but not out of HCL, so the desired state is first materialised in a scratch database
-// (stand-ins + schema/), and Atlas then compares two databases with the host's tables excluded.
+// The steps behind `pnpm db:*`. The desired state is schema/ built into a scratch database (the
+// stand-ins, the HCL through Atlas, then schema/sql/), compared with a live database in three
+// parts: Atlas diffs the tables (columns, indexes, foreign keys); check-constraints.ts the CHECK
+// expressions Atlas v0.13.1 does not compare; pg-delta every other object (functions, triggers,
+// policies, grants, RLS, publication membership); unmodeled-facts.ts what neither of them reads.
+// db:apply runs the whole plan in one transaction on the target, db:diff writes it as one
+// migration, and db:drift reports every difference at once.
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { applyMigrations as applyMigrationFiles } from "../../src/local-stack/migrations.ts";
-import { runAtlas } from "./atlas-cli.ts";
-import { describeDatabaseObjects, diffLines } from "./catalog.ts";
-import { planCheckReplacements } from "./check-constraints.ts";
-import {
-  databaseName,
-  dropDatabase,
-  recreateDatabase,
-  redactUrl,
-  runSqlScript,
-  withClient,
-  withDatabaseName,
-} from "./postgres.ts";
-import {
-  databaseObjectsMigrationSuffix,
-  listMigrations,
-  migrationsDir,
-  readDatabaseObjectsSql,
-  readStandInsSql,
-} from "./schema-sources.ts";
+import pg from "pg";
+import { requireDeployPath } from "../../src/local-stack/deploy-ledgers.ts";
+import { projectRoot, runAtlas } from "./atlas-cli.ts";
+import { type CheckReplacements, planCheckReplacements } from "./check-constraints.ts";
+import { compareObjects, planSafety, planStatements } from "./database-objects.ts";
+import { databaseName, dropDatabase, recreateDatabase, redactUrl, runSqlScript, withClient, withDatabaseName } from "./postgres.ts";
+import { listMigrations, migrationsDir, readDatabaseObjectsSql, readStandInsSql, supabaseDefaultPrivilegesSql } from "./schema-sources.ts";
+import { compareUnmodeledFacts } from "./unmodeled-facts.ts";
 
 export class SchemaCommandError extends Error {
   override name = "SchemaCommandError";
 }
 
-/** Scratch databases for one target: Atlas's dev database and the materialised desired state. */
+/** How long a deploy waits for a lock before giving up, rather than queueing every query behind it. */
+const lockTimeout = "5s";
+
+/** Object plans are re-planned after they run; more passes than this means pg-delta and the database disagree. */
+const maxPlanPasses = 3;
+
+/** Scratch databases for one command: Atlas's dev database, schema/ built, and (db:diff) the migrations built. */
 export interface ScratchDatabases {
   dev: string;
   desired: string;
+  current: string;
 }
 
 /** Scratch databases live on ATLAS_DEV_URL's server when set, else on the target's own server. */
@@ -41,6 +41,7 @@ export function scratchDatabasesFor(targetUrl: string): ScratchDatabases {
   return {
     dev: withDatabaseName(server, `${base}_atlas_dev`),
     desired: withDatabaseName(server, `${base}_atlas_desired`),
+    current: withDatabaseName(server, `${base}_atlas_current`),
   };
 }
 
@@ -67,17 +68,21 @@ function envArgs(env: string, vars: { url?: string; dev?: string; desired?: stri
   return args;
 }
 
-async function requireHostTables(targetUrl: string): Promise<void> {
+/** What schema/ refers to but does not create: Supabase's (or the stand-ins') tables, roles and publication. */
+async function requireHostObjects(targetUrl: string): Promise<void> {
   const missing = await withClient(targetUrl, async (client) => {
     const result = await client.query<{ name: string }>(
-      "SELECT name FROM unnest(ARRAY['auth.users', 'public.stories']) AS name WHERE to_regclass(name) IS NULL",
+      `SELECT name FROM unnest(ARRAY['table auth.users', 'table public.stories', 'publication supabase_realtime', 'role anon', 'role authenticated', 'role service_role']) AS name
+       WHERE CASE split_part(name, ' ', 1)
+         WHEN 'table' THEN to_regclass(split_part(name, ' ', 2)) IS NULL
+         WHEN 'publication' THEN NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = split_part(name, ' ', 2))
+         ELSE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = split_part(name, ' ', 2))
+       END`,
     );
     return result.rows.map((row) => row.name);
   });
   if (missing.length > 0) {
-    throw new SchemaCommandError(
-      `${redactUrl(targetUrl)} has no ${missing.join(" or ")}: on a plain PostgreSQL run \`pnpm db:stand-ins\` first.`,
-    );
+    throw new SchemaCommandError(`${redactUrl(targetUrl)} has no ${missing.join(", ")}: on a plain PostgreSQL run \`pnpm db:stand-ins\` first.`);
   }
 }
 
@@ -88,17 +93,84 @@ async function withScratchDatabases<T>(targetUrl: string, use: (scratch: Scratch
   try {
     return await use(scratch);
   } finally {
-    await dropDatabase(scratch.dev);
-    await dropDatabase(scratch.desired);
+    for (const url of [scratch.dev, scratch.desired, scratch.current]) await dropDatabase(url);
   }
 }
 
-/** Builds schema/ (HCL, and optionally the idempotent SQL) into the scratch desired database. */
-export async function materialiseDesiredState(scratch: ScratchDatabases, options: { withDatabaseObjects: boolean }): Promise<void> {
+/** Builds schema/ (the stand-ins, the HCL, then schema/sql/) into the scratch desired database. */
+async function materialiseDesiredState(scratch: ScratchDatabases): Promise<void> {
   await recreateDatabase(scratch.desired);
   await runSqlScript(scratch.desired, readStandInsSql());
   atlas(["schema", "apply", ...envArgs("schema", { url: scratch.desired, dev: scratch.dev }), "--auto-approve"]);
-  if (options.withDatabaseObjects) await runSqlScript(scratch.desired, readDatabaseObjectsSql());
+  await runSqlScript(scratch.desired, readDatabaseObjectsSql());
+}
+
+/** The statements that bring a database to schema/, part by part, as they were planned and run. */
+export interface PlannedChanges {
+  /** Atlas: tables, columns, indexes, foreign keys (one script, as Atlas prints it). */
+  tables: string;
+  checks: CheckReplacements;
+  /** pg-delta: functions, triggers, policies, grants, RLS, publication membership. */
+  objects: string[];
+  /** Privileges on identity sequences. */
+  sequences: string[];
+  /** What the object statements lock and whether they lose data. */
+  safety: string[];
+}
+
+export function hasChanges(changes: PlannedChanges): boolean {
+  return Boolean(changes.tables) || changes.checks.replace.length + changes.checks.validate.length + changes.objects.length + changes.sequences.length > 0;
+}
+
+/**
+ * Plans and runs, inside `client`'s open transaction on the database at `current`, the changes
+ * that bring it to the scratch desired database: each part is planned against what the parts
+ * before it did, so the object plan sees the tables Atlas has just created.
+ */
+async function planAndRun(client: pg.Client, current: Target, scratch: ScratchDatabases): Promise<PlannedChanges> {
+  const tables = atlas(["schema", "diff", ...envArgs(current.env, { url: current.url, dev: scratch.dev, desired: scratch.desired }), "--from", current.url, "--to", scratch.desired]);
+  const tableScript = /schemas are synced/i.test(tables) ? "" : tables;
+  return withClient(scratch.desired, async (desired) => {
+    const checks = await planCheckReplacements(client, desired);
+    await client.query(`SET LOCAL lock_timeout = '${lockTimeout}'`);
+    if (tableScript) await client.query(tableScript);
+    if (checks.replace.length > 0) await client.query(checks.replace.join("\n"));
+    const desiredPool = new pg.Pool({ connectionString: scratch.desired, max: 1 });
+    try {
+      const objects: string[] = [];
+      const safety: string[] = [];
+      // Planned again after each run until nothing is left: what the database does by itself
+      // (Supabase's default privileges on a function the plan creates) shows up in the next pass.
+      for (let pass = 1; ; pass++) {
+        const comparison = await compareObjects({ transaction: client }, { pool: desiredPool }, "objects");
+        const statements = planStatements(comparison.plan);
+        if (statements.length === 0) break;
+        if (pass > maxPlanPasses) throw new SchemaCommandError(`pg-delta's plan did not converge in ${maxPlanPasses} passes; it still plans:\n${statements.join("\n")}`);
+        // pg-delta writes function bodies that may name objects created later in the plan.
+        await client.query(["SET LOCAL check_function_bodies = off;", ...statements].join("\n"));
+        objects.push(...statements);
+        safety.push(...planSafety(comparison.plan));
+      }
+      const sequences = (await compareUnmodeledFacts(client, desired)).statements;
+      if (sequences.length > 0) await client.query(sequences.join("\n"));
+      return { tables: tableScript, checks, objects, sequences, safety };
+    } finally {
+      await desiredPool.end();
+    }
+  });
+}
+
+/** Runs `use` in a transaction on `client`, committed unless `commit` is false or it throws. */
+async function transaction<T>(client: pg.Client, commit: boolean, use: () => Promise<T>): Promise<T> {
+  await client.query("BEGIN");
+  try {
+    const result = await use();
+    await client.query(commit ? "COMMIT" : "ROLLBACK");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
 }
 
 /** `pnpm db:stand-ins`: the guarded stand-ins, run on their own. */
@@ -106,62 +178,37 @@ export async function createStandIns(targetUrl: string): Promise<string[]> {
   return runSqlScript(targetUrl, readStandInsSql());
 }
 
-export interface ApplyReport {
-  atlas: string;
-  tableChanges: boolean;
-  objectChanges: string[];
-  notices: string[];
-}
-
 /**
- * `pnpm db:apply`: Atlas brings the tables to schema/, changed CHECKs are replaced, then the
- * idempotent SQL runs. With `dryRun`, prints Atlas's plan and the CHECK replacements, runs nothing.
+ * `pnpm db:apply`: brings the target to schema/ in one transaction (tables, changed CHECKs added
+ * NOT VALID, every other object), then validates the changed CHECKs. With `dryRun` the same plan
+ * runs in a transaction that is rolled back. A database that a migration ledger tracks is refused.
  */
-export async function applySchema(target: Target, options: { dryRun?: boolean } = {}): Promise<ApplyReport> {
-  await requireHostTables(target.url);
+export async function applySchema(target: Target, options: { dryRun?: boolean } = {}): Promise<PlannedChanges> {
+  await withClient(target.url, (client) => requireDeployPath(client, null, "`pnpm db:apply`"));
+  await requireHostObjects(target.url);
   return withScratchDatabases(target.url, async (scratch) => {
-    await materialiseDesiredState(scratch, { withDatabaseObjects: false });
-    const atlasOutput = atlas([
-      "schema",
-      "apply",
-      ...envArgs(target.env, { url: target.url, dev: scratch.dev, desired: scratch.desired }),
-      options.dryRun ? "--dry-run" : "--auto-approve",
-    ]);
-    const checkReplacements = await withClient(target.url, (current) =>
-      withClient(scratch.desired, (desired) => planCheckReplacements(current, desired)),
-    );
-    const tableChanges = !/no changes to be made/i.test(atlasOutput);
-    if (options.dryRun) {
-      return { atlas: [atlasOutput, ...checkReplacements].join("\n"), tableChanges, objectChanges: [], notices: [] };
+    await materialiseDesiredState(scratch);
+    const changes = await withClient(target.url, (client) => transaction(client, !options.dryRun, () => planAndRun(client, target, scratch)));
+    if (!options.dryRun) {
+      // Each in its own transaction, after the one that replaced the checks.
+      for (const statement of changes.checks.validate) await runSqlScript(target.url, statement);
     }
-    const before = await withClient(target.url, describeDatabaseObjects);
-    const notices = await runSqlScript(target.url, [...checkReplacements, readDatabaseObjectsSql()].join("\n"));
-    const after = await withClient(target.url, describeDatabaseObjects);
-    return { atlas: atlasOutput, tableChanges, objectChanges: diffLines(before, after), notices };
+    return changes;
   });
 }
 
-export interface DriftReport {
-  tables: string;
-  objects: string[];
-}
-
-/** `pnpm db:drift`: what would change to bring the target to schema/ (empty when in sync). */
-export async function detectDrift(target: Target): Promise<DriftReport> {
+/** `pnpm db:drift`: every difference between the target's objects and schema/'s ("-" only in the target, "+" only in schema/). */
+export async function detectDrift(target: Target): Promise<string[]> {
   return withScratchDatabases(target.url, async (scratch) => {
-    await materialiseDesiredState(scratch, { withDatabaseObjects: true });
-    const tables = atlas([
-      "schema",
-      "diff",
-      ...envArgs(target.env, { url: target.url, dev: scratch.dev, desired: scratch.desired }),
-      "--from",
-      target.url,
-      "--to",
-      scratch.desired,
-    ]);
-    const actual = await withClient(target.url, describeDatabaseObjects);
-    const desired = await withClient(scratch.desired, describeDatabaseObjects);
-    return { tables: /schemas are synced/i.test(tables) ? "" : tables, objects: diffLines(actual, desired) };
+    await materialiseDesiredState(scratch);
+    const [targetPool, desiredPool] = [target.url, scratch.desired].map((url) => new pg.Pool({ connectionString: url, max: 1 })) as [pg.Pool, pg.Pool];
+    try {
+      const objects = await compareObjects({ pool: targetPool }, { pool: desiredPool }, "everything");
+      const sequences = await compareUnmodeledFacts(targetPool, desiredPool);
+      return [...objects.differences, ...sequences.differences];
+    } finally {
+      await Promise.all([targetPool.end(), desiredPool.end()]);
+    }
   });
 }
 
@@ -169,56 +216,87 @@ function migrationVersion(date: Date): string {
   return date.toISOString().replace(/\D/g, "").slice(0, 14);
 }
 
-/** A version after every file in the folder: Atlas applies files in name order. */
+/** A version after every file in the folder: migrations apply in name order. */
 function nextMigrationVersion(): string {
   const latest = listMigrations().at(-1)?.slice(0, 14) ?? "0";
   const now = migrationVersion(new Date());
   return now > latest ? now : String(BigInt(latest) + 1n);
 }
 
+function section(title: string, statements: string[]): string {
+  return statements.length > 0 ? `\n-- ${title}\n${statements.join("\n")}\n` : "";
+}
+
+/** The migration that takes a database built from supabase/migrations/ to schema/: one file, one transaction. */
+function renderMigration(name: string, changes: PlannedChanges): string {
+  return [
+    `-- ${name}: written by \`pnpm db:diff ${name}\` from schema/. Deploy tools run it in one transaction:`,
+    "-- no table exists, even for a moment, without its RLS, policies and grants.",
+    `SET LOCAL lock_timeout = '${lockTimeout}';`,
+    section("Tables, columns, indexes, foreign keys (Atlas)", changes.tables ? [changes.tables.trim()] : []),
+    section(`CHECK constraints whose expression changed, added NOT VALID (the ${name}_validate migration validates them)`, changes.checks.replace),
+    section(
+      "Functions, triggers, policies, grants, RLS and publication membership (pg-delta)",
+      changes.objects.length > 0 ? ["SET LOCAL check_function_bodies = off;", ...changes.objects] : [],
+    ),
+    section("Privileges on identity sequences", changes.sequences),
+  ].join("\n");
+}
+
 export interface DiffReport {
-  atlas: string;
+  changes: PlannedChanges;
   written: string[];
 }
 
-function writeMigration(name: string, sql: string): void {
-  writeFileSync(path.join(migrationsDir, `${nextMigrationVersion()}_${name}.sql`), sql);
-}
-
 /**
- * `pnpm db:diff <name>`: Atlas writes the table changes; CHECKs whose expression changed get a
- * migration that replaces them; when schema/sql/ changed since the newest
- * *_database_objects.sql, its whole idempotent script is written as a new migration.
+ * `pnpm db:diff <name>`: builds supabase/migrations/ and schema/ into scratch databases, plans the
+ * difference as db:apply does, and writes it as `<version>_<name>.sql` (plus
+ * `<version>_<name>_validate.sql` when CHECKs changed), then `atlas migrate hash`.
  */
 export async function diffMigrations(name: string, scratchServerUrl: string): Promise<DiffReport> {
   if (!/^[a-z0-9_]+$/.test(name)) throw new SchemaCommandError(`migration name "${name}": use lowercase letters, digits and _`);
-  const before = new Set(listMigrations());
-  const atlasOutput = await withScratchDatabases(scratchServerUrl, async (scratch) => {
-    const output = atlas(["migrate", "diff", name, ...envArgs("schema", { dev: scratch.dev })]);
-    await materialiseDesiredState(scratch, { withDatabaseObjects: false });
-    await recreateDatabase(scratch.dev);
-    await applyMigrationFiles(scratch.dev, { migrationsDir });
-    const checkReplacements = await withClient(scratch.dev, (current) =>
-      withClient(scratch.desired, (desired) => planCheckReplacements(current, desired)),
-    );
-    if (checkReplacements.length > 0) {
-      writeMigration(`${name}_checks`, `-- CHECK constraints whose expression changed in schema/ (Atlas v0.13.1 does not compare them).\n${checkReplacements.join("\n")}\n`);
-    }
-    return output;
+  const changes = await withScratchDatabases(scratchServerUrl, async (scratch) => {
+    await materialiseDesiredState(scratch);
+    // The migrations so far, on a database that grants what a new Supabase project grants.
+    await recreateDatabase(scratch.current);
+    const [standIns, ...migrations] = listMigrations();
+    await runSqlScript(scratch.current, readFileSync(path.join(migrationsDir, standIns!), "utf8"));
+    await runSqlScript(scratch.current, supabaseDefaultPrivilegesSql);
+    for (const file of migrations) await runSqlScript(scratch.current, readFileSync(path.join(migrationsDir, file), "utf8"));
+    return withClient(scratch.current, (client) => transaction(client, false, () => planAndRun(client, { env: "local", url: scratch.current }, scratch)));
   });
-  const objectsSql = readDatabaseObjectsSql();
-  const latestObjects = listMigrations()
-    .filter((file) => file.endsWith(databaseObjectsMigrationSuffix))
-    .at(-1);
-  if (!latestObjects || readFileSync(path.join(migrationsDir, latestObjects), "utf8") !== objectsSql) {
-    writeMigration(`${name}${databaseObjectsMigrationSuffix.replace(/\.sql$/, "")}`, objectsSql);
+  const written: string[] = [];
+  if (changes.tables || changes.checks.replace.length + changes.objects.length + changes.sequences.length > 0) {
+    const file = `${nextMigrationVersion()}_${name}.sql`;
+    writeFileSync(path.join(migrationsDir, file), renderMigration(name, changes));
+    written.push(file);
   }
-  atlas(["migrate", "hash", ...envArgs("schema", {})]);
-  return { atlas: atlasOutput, written: listMigrations().filter((file) => !before.has(file)) };
+  if (changes.checks.validate.length > 0) {
+    const file = `${nextMigrationVersion()}_${name}_validate.sql`;
+    writeFileSync(
+      path.join(migrationsDir, file),
+      `-- ${name}_validate: written by \`pnpm db:diff ${name}\`. Scans the rows under a lock that lets reads and writes go on.\n${changes.checks.validate.join("\n")}\n`,
+    );
+    written.push(file);
+  }
+  if (written.length > 0) atlas(["migrate", "hash", ...envArgs("schema", {})]);
+  return { changes, written };
 }
 
-/** `pnpm db:migrate`: Atlas applies supabase/migrations/ in order, recording each version. */
-export function migrateWithAtlas(target: Target): string {
+/** `pnpm db:migrate`: Atlas applies supabase/migrations/ in order, recording each version in its own ledger. */
+export async function migrateWithAtlas(target: Target): Promise<string> {
+  await withClient(target.url, (client) => requireDeployPath(client, "atlas", "`pnpm db:migrate`"));
   // The host's database is never empty (auth, public.stories): start on it as it is.
   return atlas(["migrate", "apply", ...envArgs(target.env, { url: target.url }), "--allow-dirty"]);
+}
+
+/** `pnpm db:push`: the Supabase CLI's `supabase db push`, which records each version in supabase_migrations. */
+export async function pushWithSupabaseCli(target: Target): Promise<string> {
+  await withClient(target.url, (client) => requireDeployPath(client, "supabase", "`pnpm db:push`"));
+  const cli = path.join(projectRoot, "node_modules", ".bin", "supabase");
+  const result = spawnSync(cli, ["db", "push", "--db-url", target.url, "--yes"], { cwd: projectRoot, encoding: "utf8" });
+  if (result.error) throw result.error;
+  const output = `${result.stdout}${result.stderr}`.trim();
+  if (result.status !== 0) throw new SchemaCommandError(`supabase db push failed:\n${output}`);
+  return output;
 }

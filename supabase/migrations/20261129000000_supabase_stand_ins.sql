@@ -38,7 +38,8 @@ END
 $$;
 
 -- Supabase Auth's schema, its users table reduced to the column this library references,
--- and auth.uid(): the `sub` claim of the request's JWT, as PostgREST exposes it.
+-- and auth.uid(): the `sub` claim of the request's JWT, as PostgREST exposes it (either setting;
+-- an empty one, which a SET LOCAL leaves behind after its transaction, counts as absent).
 DO $$
 BEGIN
   IF to_regnamespace('auth') IS NULL THEN
@@ -55,12 +56,9 @@ BEGIN
     CREATE FUNCTION auth.uid() RETURNS uuid
       LANGUAGE sql STABLE
       AS $fn$
-        SELECT nullif(
-          coalesce(
-            current_setting('request.jwt.claim.sub', true),
-            current_setting('request.jwt.claims', true)::jsonb ->> 'sub'
-          ),
-          ''
+        SELECT coalesce(
+          nullif(current_setting('request.jwt.claim.sub', true), ''),
+          nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'
         )::uuid
       $fn$;
     GRANT EXECUTE ON FUNCTION auth.uid() TO anon, authenticated, service_role;

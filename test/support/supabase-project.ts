@@ -1,0 +1,76 @@
+// Databases shaped like a hosted Supabase project's, for the schema, RLS and deploy tests: a
+// deploy role that is not a superuser, Supabase's default privileges, auth owned by another role,
+// auth.uid(), the API roles' statement timeouts, an empty supabase_realtime publication, and the
+// host's own tables. Written from Supabase's documented behaviour (supabase/*.sql here).
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { dropDatabase, runSqlScript, withClient, withDatabaseName } from "../../scripts/lib/postgres.ts";
+import { serverUrl } from "./databases.ts";
+
+const sqlDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "supabase");
+const sql = (file: string) => readFileSync(path.join(sqlDir, file), "utf8");
+
+/** Stands in for Supabase's `postgres`, the role migrations and `supabase db push` run as. */
+export const deployRole = "stand_in_postgres";
+
+/** The server's roles a Supabase-shaped database needs (test/support/supabase/roles.sql). */
+export const supabaseRoles = ["anon", "authenticated", "service_role", "authenticator", "supabase_auth_admin", deployRole];
+
+/** `url` with the deploy role as its user: what the deploy paths connect as. */
+export function asDeployRole(url: string): string {
+  const next = new URL(url);
+  next.username = deployRole;
+  next.password = "";
+  return next.toString();
+}
+
+/** Creates the roles that are missing (under a lock, so test files may race); returns the names it created. */
+export async function ensureSupabaseRoles(): Promise<string[]> {
+  const existing = async () =>
+    withClient(serverUrl, async (client) => (await client.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname = ANY ($1)", [supabaseRoles])).rows.map((row) => row.rolname));
+  const before = new Set(await existing());
+  await withClient(serverUrl, async (client) => {
+    await client.query("BEGIN");
+    await client.query(sql("roles.sql"));
+    await client.query("COMMIT");
+  });
+  return supabaseRoles.filter((role) => !before.has(role));
+}
+
+export interface SupabaseProject {
+  /** The project's database, connected as the deploy role (what SUPABASE_DB_URL would be). */
+  url: string;
+  /** The same database as the server's superuser (Supabase's supabase_admin), for set-up and checks. */
+  adminUrl: string;
+  /** Where the deploy commands may create scratch databases, as the deploy role (ATLAS_DEV_URL). */
+  scratchServerUrl: string;
+  drop(): Promise<void>;
+}
+
+/** A new database shaped like a fresh Supabase project with the host's tables in it. */
+export async function createSupabaseProject(label: string): Promise<SupabaseProject> {
+  const adminUrl = withDatabaseName(serverUrl, `story_tasks_supabase_${label}_${randomBytes(4).toString("hex")}`);
+  const name = new URL(adminUrl).pathname.slice(1);
+  await withClient(withDatabaseName(serverUrl, "postgres"), (admin) => admin.query(`CREATE DATABASE "${name}" OWNER ${deployRole}`));
+  const project: SupabaseProject = {
+    url: asDeployRole(adminUrl),
+    adminUrl,
+    scratchServerUrl: asDeployRole(withDatabaseName(serverUrl, "postgres")),
+    drop: () => dropDatabase(adminUrl),
+  };
+  try {
+    await runSqlScript(adminUrl, sql("platform.sql"));
+    await runSqlScript(project.url, sql("host-schema.sql"));
+  } catch (error) {
+    await project.drop();
+    throw error;
+  }
+  return project;
+}
+
+/** The environment the deploy commands take for `project` (`--env supabase`). */
+export function supabaseEnv(project: SupabaseProject): NodeJS.ProcessEnv {
+  return { SUPABASE_DB_URL: project.url, ATLAS_DEV_URL: project.scratchServerUrl };
+}
