@@ -146,3 +146,13 @@ export function planSafety(plan: Plan): string[] {
     .filter((action) => action.dataLoss === "destructive" || action.lockClass !== "none")
     .map((action) => `${action.verb} (${action.lockClass}${action.dataLoss === "destructive" ? ", loses data" : ""}): ${action.sql.split("\n")[0]}`);
 }
+
+/** Our objects as pg-delta reads them, one sorted line per fact ("id payload"): equal lines, equal objects. */
+export async function describeObjects(source: ObjectSource): Promise<string[]> {
+  const { facts } = await extractFacts(source);
+  return facts
+    .facts()
+    .filter((fact) => !facts.referenceOnly.has(encodeId(fact.id)))
+    .map((fact) => `${encodeId(fact.id)} ${JSON.stringify(fact.payload)}`)
+    .sort();
+}

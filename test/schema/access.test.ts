@@ -1,9 +1,11 @@
 // Who sees and changes what, as the Supabase API roles (the role and JWT claims PostgREST
-// sets per request), and what Supabase Realtime publishes.
+// sets per request), on a Supabase-shaped database whose default privileges grant every API role
+// everything; and what Supabase Realtime publishes.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestDatabase, asApiRole, connect, createSchemaDatabase } from "../support/databases.ts";
+import { type TestDatabase, asApiRole, connect, createEmptyDatabase, createSchemaDatabase, runScriptOrThrow } from "../support/databases.ts";
+import { intendedPrivileges, readPrivileges } from "../support/privileges.ts";
 import { insertEvent, insertTask, insertUser } from "../support/rows.ts";
 
 let database: TestDatabase;
@@ -31,6 +33,90 @@ const selectTaskIds = () => client.query<{ id: string }>("SELECT id FROM public.
 const selectEventTaskIds = () =>
   client.query<{ task_id: string }>("SELECT task_id FROM public.story_task_events ORDER BY task_id").then((r) => r.rows.map((row) => row.task_id));
 const sorted = (ids: string[]) => [...ids].sort();
+
+describe("privileges, whatever the platform's default privileges gave", () => {
+  it("are exactly schema/'s: SELECT for authenticated; tasks read and written, events read and appended by service_role; EXECUTE of the rpc functions for service_role; nothing else", async () => {
+    expect(await readPrivileges(client)).toEqual(intendedPrivileges);
+  });
+
+  it.each(["anon", "authenticated", "service_role"] as const)("%s can truncate neither table, nor set the identity sequence", async (role) => {
+    for (const statement of ["TRUNCATE public.story_task_events", "TRUNCATE public.story_tasks CASCADE", "SELECT setval('public.story_task_events_seq_seq', 1)"]) {
+      await expect(asApiRole(client, role, alice, () => client.query(statement)), `${role}: ${statement}`).rejects.toMatchObject({ code: "42501" });
+    }
+  });
+
+  it("service_role appends events (the identity column needs no privilege on its sequence) but cannot rewrite or delete one", async () => {
+    await asApiRole(client, "service_role", null, async () => {
+      const appended = await client.query("INSERT INTO public.story_task_events (task_id, event_type, message) VALUES ($1, 'info', 'appended') RETURNING seq", [tasks.bob]);
+      expect(Number(appended.rows[0].seq)).toBeGreaterThan(0);
+    });
+    const rewrites = [
+      "UPDATE public.story_task_events SET message = 'rewritten'",
+      "UPDATE public.story_task_events SET created_at = '2000-01-01'",
+      `UPDATE public.story_task_events SET task_id = '${tasks.alice}'`,
+      "DELETE FROM public.story_task_events",
+    ];
+    for (const statement of rewrites) {
+      await expect(asApiRole(client, "service_role", null, () => client.query(statement)), statement).rejects.toMatchObject({ code: "42501" });
+    }
+  });
+
+  it("service_role deleting a task still removes its events, through the cascade", async () => {
+    await asApiRole(client, "service_role", null, async () => {
+      const task = await client.query("INSERT INTO public.story_tasks (operation) VALUES ('CREATE_STORY') RETURNING id");
+      const id = task.rows[0].id as string;
+      await client.query("INSERT INTO public.story_task_events (task_id, event_type, message) VALUES ($1, 'info', 'one'), ($1, 'info', 'two')", [id]);
+      await client.query("DELETE FROM public.story_tasks WHERE id = $1", [id]);
+      expect((await client.query("SELECT count(*)::int AS n FROM public.story_task_events WHERE task_id = $1", [id])).rows[0].n).toBe(0);
+    });
+  });
+
+  it.each(["anon", "authenticated"] as const)("%s cannot call the rpc functions", async (role) => {
+    await expect(
+      asApiRole(client, role, alice, () => client.query("SELECT public.append_story_task_event($1, 'info', 'x')", [tasks.alice])),
+    ).rejects.toMatchObject({ code: "42501" });
+  });
+});
+
+describe("auth.uid()", () => {
+  it("is null, not an error, once the claims an earlier transaction of the session set are gone", async () => {
+    expect(await asApiRole(client, "authenticated", alice, selectTaskIds)).toEqual([tasks.alice]);
+    // The session keeps request.jwt.claims as '' after that transaction; the next request has no user.
+    expect(await asApiRole(client, "authenticated", null, selectTaskIds)).toEqual([]);
+    await client.query("BEGIN");
+    try {
+      await client.query("SET LOCAL ROLE authenticated");
+      expect((await client.query("SELECT auth.uid() AS uid")).rows).toEqual([{ uid: null }]);
+    } finally {
+      await client.query("ROLLBACK");
+    }
+  });
+
+  it("the stand-in for a plain PostgreSQL behaves the same: claim.sub first, then claims' sub, empty as absent", async () => {
+    const plain = await createEmptyDatabase("access_stand_ins");
+    const session = await connect(plain.url);
+    try {
+      runScriptOrThrow("db:stand-ins", [], plain.url);
+      const uid = async (settings: Record<string, string>) => {
+        await session.query("BEGIN");
+        try {
+          for (const [name, value] of Object.entries(settings)) await session.query("SELECT set_config($1, $2, true)", [name, value]);
+          return (await session.query<{ uid: string | null }>("SELECT auth.uid() AS uid")).rows[0]?.uid;
+        } finally {
+          await session.query("ROLLBACK");
+        }
+      };
+      expect(await uid({ "request.jwt.claims": JSON.stringify({ sub: alice }) })).toBe(alice);
+      expect(await uid({})).toBeNull(); // claims is '' now, left by the transaction above; claim.sub was never set
+      expect(await uid({ "request.jwt.claim.sub": bob, "request.jwt.claims": JSON.stringify({ sub: alice }) })).toBe(bob);
+      expect(await uid({ "request.jwt.claim.sub": "", "request.jwt.claims": JSON.stringify({ sub: alice }) })).toBe(alice);
+      expect(await uid({})).toBeNull();
+    } finally {
+      await session.end();
+      await plain.drop();
+    }
+  });
+});
 
 describe("anon", () => {
   it("can read neither table", async () => {

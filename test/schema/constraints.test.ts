@@ -180,18 +180,17 @@ describe("foreign keys", () => {
   it("refuses an event for an unknown task", async () => {
     await expectRefused(() => insertEvent(client, randomUUID()), "23503", "story_task_events_task_id_fkey");
   });
-  it("refuses to delete a user who requested tasks", async () => {
+  it("lets Supabase Auth delete a user who requested tasks, keeping the tasks with requested_by null", async () => {
     const userId = await insertUser(client);
-    await insertTask(client, { requested_by: userId });
-    await expect(client.query("DELETE FROM auth.users WHERE id = $1", [userId])).rejects.toMatchObject({
-      code: "23503",
-      constraint: "story_tasks_requested_by_fkey",
-    });
+    const tasks = [await insertTask(client, { requested_by: userId }), await insertTask(client, { requested_by: userId, status: "running" })];
+    await insertEvent(client, tasks[0]!.id);
+    await client.query("DELETE FROM auth.users WHERE id = $1", [userId]);
+    for (const task of tasks) expect(await readTask(client, task.id)).toMatchObject({ id: task.id, requested_by: null, status: task.status });
   });
 });
 
 describe("indexes", () => {
-  it("has the design's three indexes, and the append-order one, with their column order and direction", async () => {
+  it("has the design's three indexes, the append-order one and requested_by's, with their column order and direction", async () => {
     const result = await client.query<{ name: string; columns: string[] }>(`
       SELECT i.relname AS name,
              array_agg(a.attname || CASE WHEN x.indoption[k.n - 1] & 1 = 1 THEN ' DESC' ELSE ' ASC' END ORDER BY k.n) AS columns
@@ -205,6 +204,7 @@ describe("indexes", () => {
     expect(result.rows).toEqual([
       { name: "story_task_events_task_id_created_at_idx", columns: ["task_id ASC", "created_at ASC"] },
       { name: "story_task_events_task_id_seq_idx", columns: ["task_id ASC", "seq ASC"] },
+      { name: "story_tasks_requested_by_idx", columns: ["requested_by ASC"] },
       { name: "story_tasks_status_idx", columns: ["status ASC"] },
       { name: "story_tasks_story_id_created_at_idx", columns: ["story_id ASC", "created_at DESC"] },
     ]);

@@ -2,7 +2,8 @@
 // client could send them.
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestDatabase, connect, createSchemaDatabase } from "../support/databases.ts";
+import { connect, createSchemaDatabase } from "../support/databases.ts";
+import type { SupabaseProject } from "../support/supabase-project.ts";
 import type { StoryTaskStatus } from "../../generated/records.ts";
 import { type TaskRow, insertTask, readTask } from "../support/rows.ts";
 import { pathTo, terminalStatuses, transitionPairs as pairs } from "../support/status-machine.ts";
@@ -10,7 +11,7 @@ import { pathTo, terminalStatuses, transitionPairs as pairs } from "../support/s
 type Status = StoryTaskStatus;
 const terminal = terminalStatuses;
 
-let database: TestDatabase;
+let database: SupabaseProject;
 let client: pg.Client;
 
 beforeAll(async () => {
@@ -114,14 +115,15 @@ describe("progress and timestamps while running", () => {
 });
 
 describe("CHECK constraints behind the trigger", () => {
-  // With triggers off (as in logical replication), the table's own CHECKs still hold.
+  // With triggers off (as in logical replication, which only a superuser may switch to), the table's own CHECKs still hold.
   async function withoutTriggers(statement: string): Promise<unknown> {
-    await client.query("BEGIN");
+    const admin = await connect(database.adminUrl);
     try {
-      await client.query("SET LOCAL session_replication_role = replica");
-      return await client.query(statement);
+      await admin.query("BEGIN");
+      await admin.query("SET LOCAL session_replication_role = replica");
+      return await admin.query(statement);
     } finally {
-      await client.query("ROLLBACK");
+      await admin.end();
     }
   }
 

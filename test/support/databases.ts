@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { projectRoot } from "../../scripts/lib/atlas-cli.ts";
 import { dropDatabase, recreateDatabase, withDatabaseName } from "../../scripts/lib/postgres.ts";
+import { type SupabaseProject, createSupabaseProject, supabaseEnv } from "./supabase-project.ts";
 
 /** The server the tests use: TEST_DATABASE_URL, else the local one (any database name on it). */
 export const serverUrl = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
@@ -14,20 +15,24 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs a package script (`pnpm -s <script> ...args`) the way a user would, against `databaseUrl`. */
-export function runScript(script: string, args: string[], databaseUrl: string, cwd = projectRoot): CommandResult {
+/**
+ * Runs a package script (`pnpm -s <script> ...args`) the way a user would, against `databaseUrl`
+ * (DATABASE_URL), or against a Supabase-shaped project with `env: supabaseEnv(project)` and
+ * `--env supabase` in `args`.
+ */
+export function runScript(script: string, args: string[], databaseUrl: string, cwd = projectRoot, env: NodeJS.ProcessEnv = {}): CommandResult {
   const result = spawnSync("pnpm", ["-s", script, ...args], {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, DATABASE_URL: databaseUrl },
+    env: { ...process.env, DATABASE_URL: databaseUrl, ...env },
   });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Like runScript, and throws with the command's output when it fails. */
-export function runScriptOrThrow(script: string, args: string[], databaseUrl: string, cwd = projectRoot): CommandResult {
-  const result = runScript(script, args, databaseUrl, cwd);
-  if (result.status !== 0) throw new Error(`pnpm ${script} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
+export function runScriptOrThrow(script: string, args: string[], databaseUrl: string, cwd = projectRoot, env: NodeJS.ProcessEnv = {}): CommandResult {
+  const result = runScript(script, args, databaseUrl, cwd, env);
+  if (result.status !== 0) throw new Error(`pnpm ${script} ${args.join(" ")} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
   return result;
 }
 
@@ -43,12 +48,16 @@ export async function createEmptyDatabase(label: string): Promise<TestDatabase> 
   return { url, drop: () => dropDatabase(url) };
 }
 
-/** A database built the `pnpm db:stand-ins && pnpm db:apply` way. */
-export async function createSchemaDatabase(label: string): Promise<TestDatabase> {
-  const database = await createEmptyDatabase(label);
-  runScriptOrThrow("db:stand-ins", [], database.url);
-  runScriptOrThrow("db:apply", [], database.url);
-  return database;
+/** A Supabase-shaped project deployed with `pnpm db:apply --env supabase`, as its deploy role. */
+export async function createSchemaDatabase(label: string): Promise<SupabaseProject> {
+  const project = await createSupabaseProject(label);
+  try {
+    runScriptOrThrow("db:apply", ["--env", "supabase"], project.url, projectRoot, supabaseEnv(project));
+  } catch (error) {
+    await project.drop();
+    throw error;
+  }
+  return project;
 }
 
 export async function connect(url: string): Promise<pg.Client> {

@@ -6,6 +6,9 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { encodeId, extract } from "@supabase/pg-delta";
+import pg from "pg";
+import { deployLedgers } from "../../src/local-stack/deploy-ledgers.ts";
 import { dropDatabase, runSqlScript, withClient, withDatabaseName } from "../../scripts/lib/postgres.ts";
 import { serverUrl } from "./databases.ts";
 
@@ -73,4 +76,28 @@ export async function createSupabaseProject(label: string): Promise<SupabaseProj
 /** The environment the deploy commands take for `project` (`--env supabase`). */
 export function supabaseEnv(project: SupabaseProject): NodeJS.ProcessEnv {
   return { SUPABASE_DB_URL: project.url, ATLAS_DEV_URL: project.scratchServerUrl };
+}
+
+/**
+ * A schema dump of everything in the database that is not this library's (auth, the host's
+ * tables, functions and triggers, default privileges, the publication itself), as pg-delta reads
+ * it: one sorted line per object and per ownership. Left out: the server's roles, which are
+ * shared, and the deploy paths' own ledgers.
+ */
+export async function dumpHostSchema(url: string): Promise<string[]> {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    const { factBase } = await extract(pool);
+    const ledgerSchemas = Object.values(deployLedgers).map((ledger) => ledger.table.split(".")[0]!);
+    const host = (id: string) =>
+      !id.includes("story_task") && !/^(role|membership):/.test(id) && !ledgerSchemas.some((schema) => id.includes(`schema:${schema}`) || id.includes(`:${schema}.`));
+    return [
+      ...factBase.facts().map((fact) => `${encodeId(fact.id)} ${JSON.stringify(fact.payload)}`),
+      ...factBase.edges.filter((edge) => edge.kind === "owner").map((edge) => `${encodeId(edge.from)} owned by ${encodeId(edge.to)}`),
+    ]
+      .filter((line) => host(line.split(" ")[0]!))
+      .sort();
+  } finally {
+    await pool.end();
+  }
 }
