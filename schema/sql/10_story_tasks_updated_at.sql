@@ -11,7 +11,7 @@ END
 $$;
 
 -- Only the trigger calls it.
-REVOKE EXECUTE ON FUNCTION public.story_tasks_touch_updated_at() FROM PUBLIC, anon, authenticated, service_role;
+REVOKE EXECUTE ON FUNCTION public.story_tasks_touch_updated_at FROM PUBLIC, anon, authenticated, service_role;
 
 CREATE TRIGGER story_tasks_touch_updated_at
   BEFORE UPDATE ON public.story_tasks

@@ -60,7 +60,7 @@ END
 $$;
 
 -- Only the trigger calls it.
-REVOKE EXECUTE ON FUNCTION public.story_tasks_enforce_status_machine() FROM PUBLIC, anon, authenticated, service_role;
+REVOKE EXECUTE ON FUNCTION public.story_tasks_enforce_status_machine FROM PUBLIC, anon, authenticated, service_role;
 
 CREATE TRIGGER story_tasks_enforce_status_machine
   BEFORE INSERT OR UPDATE ON public.story_tasks

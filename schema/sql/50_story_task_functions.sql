@@ -1,5 +1,5 @@
 -- The repository's atomic writes, one round trip each through PostgREST's rpc. They run with
--- the caller's rights (service_role: table grants and RLS apply as usual); only service_role
+-- the caller's rights (SECURITY INVOKER: service_role's table grants apply); only service_role
 -- may call them.
 
 -- Appends an event; with a progress_override, also moves the task's progress in the same
@@ -81,7 +81,7 @@ BEGIN
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION public.append_story_task_event(uuid, text, text, jsonb, integer) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION public.append_story_task_event(uuid, text, text, jsonb, integer) TO service_role;
-REVOKE EXECUTE ON FUNCTION public.update_story_task_status(uuid, text, integer, text, text, jsonb) FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION public.update_story_task_status(uuid, text, integer, text, text, jsonb) TO service_role;
+REVOKE EXECUTE ON FUNCTION public.append_story_task_event FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION public.append_story_task_event TO service_role;
+REVOKE EXECUTE ON FUNCTION public.update_story_task_status FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION public.update_story_task_status TO service_role;
