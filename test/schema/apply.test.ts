@@ -1,120 +1,129 @@
-// `pnpm db:apply` and `pnpm db:drift` against a real PostgreSQL, run as a user runs them.
+// `pnpm db:apply` and `pnpm db:drift`, run as a user runs them: on a Supabase-shaped database
+// (`--env supabase`, as the non-superuser deploy role), and on a plain PostgreSQL.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type TestDatabase,
-  connect,
-  createEmptyDatabase,
-  createSchemaDatabase,
-  runScript,
-  runScriptOrThrow,
-} from "../support/databases.ts";
+import { projectRoot } from "../../scripts/lib/atlas-cli.ts";
+import { type TestDatabase, connect, createEmptyDatabase, createSchemaDatabase, runScript, runScriptOrThrow } from "../support/databases.ts";
+import { intendedPrivileges, readPrivileges } from "../support/privileges.ts";
 import { copyProject } from "../support/project-copy.ts";
+import { type SupabaseProject, dumpHostSchema, supabaseEnv } from "../support/supabase-project.ts";
 
-describe("pnpm db:apply", () => {
-  let database: TestDatabase;
+describe("pnpm db:apply --env supabase", () => {
+  let project: SupabaseProject;
+  const apply = (args: string[] = [], cwd = projectRoot) => runScriptOrThrow("db:apply", [...args, "--env", "supabase"], "", cwd, supabaseEnv(project));
+  const drift = (cwd = projectRoot) => runScript("db:drift", ["--env", "supabase"], "", cwd, supabaseEnv(project));
+  /** Runs SQL as the deploy role, as someone changing the database by hand would. */
+  async function byHand(...statements: string[]): Promise<void> {
+    const client = await connect(project.url);
+    try {
+      for (const statement of statements) await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  }
 
   beforeAll(async () => {
-    database = await createSchemaDatabase("apply");
+    project = await createSchemaDatabase("apply");
   });
   afterAll(async () => {
-    await database?.drop();
+    await project?.drop();
   });
 
   it("changes nothing the second time, and says so", () => {
-    const second = runScriptOrThrow("db:apply", [], database.url);
-    expect(second.stdout).toContain("Schema is synced, no changes to be made");
+    const second = apply();
     expect(second.stdout).toContain("No changes: the database already matches schema/.");
-    expect(second.stdout).not.toContain("Database objects changed");
+    expect(second.stdout).not.toMatch(/^-- /m);
   });
 
   it("plans nothing in a dry run of an applied database", () => {
-    const plan = runScriptOrThrow("db:apply", ["--dry-run"], database.url);
-    expect(plan.stdout).toContain("no changes to be made");
-    expect(plan.stdout).not.toMatch(/CREATE|ALTER|DROP/);
+    const plan = apply(["--dry-run"]);
+    expect(plan.stdout).toContain("No changes");
+    expect(plan.stdout).not.toMatch(/CREATE|ALTER|DROP|GRANT|REVOKE/);
   });
 
   it("reports no drift right after an apply", () => {
-    const drift = runScript("db:drift", [], database.url);
-    expect(drift.stdout).toContain("No drift");
-    expect(drift.status).toBe(0);
+    const report = drift();
+    expect(report.stdout).toContain("No drift");
+    expect(report.status).toBe(0);
   });
 
-  it("detects drift in tables and in policies, and repairs both", async () => {
-    const client = await connect(database.url);
+  it("finds a missing index and policy, a stale overload, a leftover policy and extra grants, and repairs them all", async () => {
+    await byHand(
+      "DROP INDEX public.story_tasks_status_idx",
+      "DROP POLICY story_tasks_select_own ON public.story_tasks",
+      "CREATE FUNCTION public.append_story_task_event(task_id uuid, note text) RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+      "CREATE POLICY story_tasks_leftover ON public.story_tasks FOR SELECT TO anon USING (true)",
+      "GRANT TRUNCATE ON public.story_task_events TO service_role",
+      "GRANT USAGE ON SEQUENCE public.story_task_events_seq_seq TO anon",
+    );
+    const found = drift();
+    expect(found.status).toBe(1);
+    const lines = found.stdout.split("\n").map((line) => line.trim());
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        "add index:public.story_tasks_status_idx",
+        "add policy:public.story_tasks.story_tasks_select_own",
+        "remove function:public.append_story_task_event(uuid,text)",
+        "remove policy:public.story_tasks.story_tasks_leftover",
+        expect.stringMatching(/^set acl:\(table:public\.story_task_events\)\.service_role privileges: .*TRUNCATE.* -> \["INSERT","SELECT"\]$/),
+        "- grant USAGE on sequence public.story_task_events_seq_seq to anon",
+      ]),
+    );
+
+    const repair = apply();
+    expect(repair.stdout).toContain("Applied.");
+    expect(repair.stdout).toContain('DROP FUNCTION "public"."append_story_task_event"(uuid, text)');
+    expect(drift().status).toBe(0);
+    const client = await connect(project.url);
     try {
-      await client.query("DROP INDEX public.story_tasks_status_idx");
-      await client.query("DROP POLICY story_tasks_select_own ON public.story_tasks");
+      expect(await readPrivileges(client)).toEqual(intendedPrivileges);
+      expect((await client.query("SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'append_story_task_event'")).rows[0].n).toBe(1);
     } finally {
       await client.end();
     }
-    const drift = runScript("db:drift", [], database.url);
-    expect(drift.status).toBe(1);
-    expect(drift.stdout).toContain('CREATE INDEX "story_tasks_status_idx"');
-    expect(drift.stdout).toMatch(/\+ policy story_tasks_select_own on story_tasks/);
-
-    const repair = runScriptOrThrow("db:apply", [], database.url);
-    expect(repair.stdout).toContain("Applied.");
-    expect(runScript("db:drift", [], database.url).status).toBe(0);
   });
 
-  it("applies an operation added to schema/ in one line, though Atlas v0.13.1 does not compare CHECK expressions", async () => {
-    const project = copyProject();
-    const client = await connect(database.url);
+  it("replaces a changed CHECK NOT VALID, then validates it apart, and the database enforces the new operation", async () => {
+    const copy = copyProject();
+    const client = await connect(project.url);
     try {
-      const schemaFile = path.join(project.root, "schema", "story_tasks.pg.hcl");
+      const schemaFile = path.join(copy.root, "schema", "story_tasks.pg.hcl");
       writeFileSync(schemaFile, readFileSync(schemaFile, "utf8").replace('"BUILD_PLAYER_BUNDLE",', '"BUILD_PLAYER_BUNDLE",\n    "TRANSLATE_STORY",'));
-      await expect(client.query("INSERT INTO public.story_tasks (operation) VALUES ('TRANSLATE_STORY')")).rejects.toMatchObject({
-        constraint: "story_tasks_operation_check",
-      });
+      await expect(client.query("INSERT INTO public.story_tasks (operation) VALUES ('TRANSLATE_STORY')")).rejects.toMatchObject({ constraint: "story_tasks_operation_check" });
 
-      const apply = runScriptOrThrow("db:apply", [], database.url, project.root);
-      expect(apply.stdout).toMatch(/\+ check story_tasks_operation_check on story_tasks: .*'TRANSLATE_STORY'::text/);
+      const changed = apply([], copy.root);
+      expect(changed.stdout).toMatch(/-- CHECK constraints replaced NOT VALID\nALTER TABLE public\.story_tasks DROP CONSTRAINT story_tasks_operation_check, ADD CONSTRAINT story_tasks_operation_check CHECK .*'TRANSLATE_STORY'::text.* NOT VALID;/);
+      expect(changed.stdout).toMatch(/-- Then validated, each in its own transaction\nALTER TABLE public\.story_tasks VALIDATE CONSTRAINT story_tasks_operation_check;/);
+      const check = await client.query("SELECT convalidated FROM pg_constraint WHERE conname = 'story_tasks_operation_check'");
+      expect(check.rows).toEqual([{ convalidated: true }]);
       const inserted = await client.query("INSERT INTO public.story_tasks (operation) VALUES ('TRANSLATE_STORY') RETURNING operation");
       expect(inserted.rows[0]?.operation).toBe("TRANSLATE_STORY");
-      expect(runScript("db:drift", [], database.url, project.root).status).toBe(0);
+      expect(drift(copy.root).status).toBe(0);
     } finally {
       await client.query("DELETE FROM public.story_tasks WHERE operation = 'TRANSLATE_STORY'");
       await client.end();
-      project.remove();
+      copy.remove();
     }
     // Back to this project's schema/: the operation is refused again.
-    runScriptOrThrow("db:apply", [], database.url);
-    expect(runScript("db:drift", [], database.url).status).toBe(0);
+    apply();
+    expect(drift().status).toBe(0);
   });
 
-  it("never creates, alters or drops the host's tables", async () => {
-    const client = await connect(database.url);
+  it("never creates, alters or drops the host's objects, however they differ from the stand-ins", async () => {
+    await byHand("ALTER TABLE public.stories ADD COLUMN genre text", "CREATE TABLE public.chapters (id uuid PRIMARY KEY, story_id uuid REFERENCES public.stories (id))");
     try {
-      // A richer host schema, as on Supabase: extra columns, and another host table in public.
-      await client.query("ALTER TABLE public.stories ADD COLUMN genre text");
-      await client.query("ALTER TABLE auth.users ADD COLUMN email text");
-      await client.query("CREATE TABLE public.scenelets (id uuid PRIMARY KEY, story_id uuid REFERENCES public.stories (id))");
-      const apply = runScriptOrThrow("db:apply", [], database.url);
-      expect(apply.stdout).toContain("No changes");
-      const columns = await client.query<{ column: string }>(
-        `SELECT table_schema || '.' || table_name || '.' || column_name AS column FROM information_schema.columns
-         WHERE (table_schema, table_name) IN (('public', 'stories'), ('auth', 'users'), ('public', 'scenelets'))
-         ORDER BY 1`,
-      );
-      expect(columns.rows.map((row) => row.column)).toEqual([
-        "auth.users.email",
-        "auth.users.id",
-        "public.scenelets.id",
-        "public.scenelets.story_id",
-        "public.stories.display_name",
-        "public.stories.genre",
-        "public.stories.id",
-      ]);
+      const before = await dumpHostSchema(project.adminUrl);
+      expect(apply().stdout).toContain("No changes");
+      expect(drift().status).toBe(0);
+      expect(await dumpHostSchema(project.adminUrl)).toEqual(before);
     } finally {
-      await client.query("DROP TABLE IF EXISTS public.scenelets");
-      await client.end();
+      await byHand("DROP TABLE public.chapters", "ALTER TABLE public.stories DROP COLUMN genre");
     }
   });
 });
 
-describe("pnpm db:apply on a PostgreSQL without the stand-ins", () => {
+describe("pnpm db:apply on a plain PostgreSQL", () => {
   let database: TestDatabase;
 
   beforeAll(async () => {
@@ -124,22 +133,22 @@ describe("pnpm db:apply on a PostgreSQL without the stand-ins", () => {
     await database?.drop();
   });
 
-  it("refuses with one sentence naming the missing tables and the command to run", () => {
+  it("refuses without the stand-ins, with one sentence naming what is missing and the command to run", () => {
     const apply = runScript("db:apply", [], database.url);
     expect(apply.status).toBe(1);
-    expect(apply.stderr.trim()).toMatch(/has no auth\.users or public\.stories: on a plain PostgreSQL run `pnpm db:stand-ins` first\.$/);
+    expect(apply.stderr.trim()).toMatch(/has no table auth\.users, table public\.stories, publication supabase_realtime: on a plain PostgreSQL run `pnpm db:stand-ins` first\.$/);
     expect(apply.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it("says, without failing, that realtime is off when the publication is missing", async () => {
+  it("builds the schema after `pnpm db:stand-ins`, with no drift", async () => {
     runScriptOrThrow("db:stand-ins", [], database.url);
+    expect(runScriptOrThrow("db:apply", [], database.url).stdout).toContain("Applied.");
+    expect(runScript("db:drift", [], database.url).status).toBe(0);
     const client = await connect(database.url);
     try {
-      await client.query("DROP PUBLICATION supabase_realtime");
+      expect(await readPrivileges(client)).toEqual(intendedPrivileges);
     } finally {
       await client.end();
     }
-    const apply = runScriptOrThrow("db:apply", [], database.url);
-    expect(apply.stdout).toContain("notice: publication supabase_realtime does not exist: story task changes will not be broadcast");
   });
 });
