@@ -26,7 +26,7 @@ function printChanges(changes: PlannedChanges): void {
     ["Tables (Atlas)", changes.tables ? [changes.tables.trim()] : []],
     ["CHECK constraints replaced NOT VALID", changes.checks.replace],
     ["Functions, triggers, policies, grants, RLS, publication (pg-delta)", changes.objects],
-    ["Privileges on identity sequences", changes.sequences],
+    ["Identity-sequence privileges, column statistics targets", changes.unmodeled],
     ["Then validated, each in its own transaction", changes.checks.validate],
     ["What the object statements lock, or lose", changes.safety],
   ];

@@ -30,3 +30,16 @@ CREATE POLICY story_task_events_select_own ON public.story_task_events
         AND task.requested_by = (SELECT auth.uid())
     )
   );
+
+-- The planner's row estimates reach API callers (PostgREST's `Prefer: count=planned`), and they
+-- are computed from statistics over every user's rows: with them, a signed-in user learned how
+-- many tasks another user has, and that user's id by bisection (`requested_by=lt.<uuid>`). No
+-- statistics are kept on the columns that identify users, stories and tasks, so estimates on
+-- them are the planner's flat defaults. The library's queries keep their index scans (README,
+-- "What a signed-in user can learn").
+ALTER TABLE public.story_tasks
+  ALTER COLUMN id SET STATISTICS 0,
+  ALTER COLUMN story_id SET STATISTICS 0,
+  ALTER COLUMN requested_by SET STATISTICS 0;
+ALTER TABLE public.story_task_events
+  ALTER COLUMN task_id SET STATISTICS 0;

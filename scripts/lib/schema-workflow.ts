@@ -112,14 +112,14 @@ export interface PlannedChanges {
   checks: CheckReplacements;
   /** pg-delta: functions, triggers, policies, grants, RLS, publication membership. */
   objects: string[];
-  /** Privileges on identity sequences. */
-  sequences: string[];
+  /** What neither Atlas nor pg-delta compares: identity-sequence privileges, column statistics targets. */
+  unmodeled: string[];
   /** What the object statements lock and whether they lose data. */
   safety: string[];
 }
 
 export function hasChanges(changes: PlannedChanges): boolean {
-  return Boolean(changes.tables) || changes.checks.replace.length + changes.checks.validate.length + changes.objects.length + changes.sequences.length > 0;
+  return Boolean(changes.tables) || changes.checks.replace.length + changes.checks.validate.length + changes.objects.length + changes.unmodeled.length > 0;
 }
 
 /**
@@ -151,9 +151,9 @@ async function planAndRun(client: pg.Client, current: Target, scratch: ScratchDa
         objects.push(...statements);
         safety.push(...planSafety(comparison.plan));
       }
-      const sequences = (await compareUnmodeledFacts(client, desired)).statements;
-      if (sequences.length > 0) await client.query(sequences.join("\n"));
-      return { tables: tableScript, checks, objects, sequences, safety };
+      const unmodeled = (await compareUnmodeledFacts(client, desired)).statements;
+      if (unmodeled.length > 0) await client.query(unmodeled.join("\n"));
+      return { tables: tableScript, checks, objects, unmodeled, safety };
     } finally {
       await desiredPool.end();
     }
@@ -204,8 +204,8 @@ export async function detectDrift(target: Target): Promise<string[]> {
     const [targetPool, desiredPool] = [target.url, scratch.desired].map((url) => new pg.Pool({ connectionString: url, max: 1 })) as [pg.Pool, pg.Pool];
     try {
       const objects = await compareObjects({ pool: targetPool }, { pool: desiredPool }, "everything");
-      const sequences = await compareUnmodeledFacts(targetPool, desiredPool);
-      return [...objects.differences, ...sequences.differences];
+      const unmodeled = await compareUnmodeledFacts(targetPool, desiredPool);
+      return [...objects.differences, ...unmodeled.differences];
     } finally {
       await Promise.all([targetPool.end(), desiredPool.end()]);
     }
@@ -239,7 +239,7 @@ function renderMigration(name: string, changes: PlannedChanges): string {
       "Functions, triggers, policies, grants, RLS and publication membership (pg-delta)",
       changes.objects.length > 0 ? ["SET LOCAL check_function_bodies = off;", ...changes.objects] : [],
     ),
-    section("Privileges on identity sequences", changes.sequences),
+    section("Identity-sequence privileges and column statistics targets (neither Atlas nor pg-delta compares them)", changes.unmodeled),
   ].join("\n");
 }
 
@@ -266,7 +266,7 @@ export async function diffMigrations(name: string, scratchServerUrl: string): Pr
     return withClient(scratch.current, (client) => transaction(client, false, () => planAndRun(client, { env: "local", url: scratch.current }, scratch)));
   });
   const written: string[] = [];
-  if (changes.tables || changes.checks.replace.length + changes.objects.length + changes.sequences.length > 0) {
+  if (changes.tables || changes.checks.replace.length + changes.objects.length + changes.unmodeled.length > 0) {
     const file = `${nextMigrationVersion()}_${name}.sql`;
     writeFileSync(path.join(migrationsDir, file), renderMigration(name, changes));
     written.push(file);

@@ -5,10 +5,13 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabase, asApiRole, connect, createEmptyDatabase, createSchemaDatabase, runScriptOrThrow } from "../support/databases.ts";
+import { type LocalStack, startLocalStack } from "../../src/local-stack/index.ts";
+import { signJwt } from "../../src/local-stack/jwt.ts";
 import { intendedPrivileges, readPrivileges } from "../support/privileges.ts";
+import type { SupabaseProject } from "../support/supabase-project.ts";
 import { insertEvent, insertTask, insertUser } from "../support/rows.ts";
 
-let database: TestDatabase;
+let database: SupabaseProject;
 let client: pg.Client;
 let alice: string;
 let bob: string;
@@ -177,6 +180,54 @@ describe("service_role", () => {
     await expect(
       asApiRole(client, "service_role", null, () => client.query("SELECT public.story_tasks_touch_updated_at()")),
     ).rejects.toMatchObject({ code: "42501" });
+  });
+});
+
+describe("what a signed-in user can learn from the planner's estimates (PostgREST's count=planned)", () => {
+  // The estimates come from statistics over every user's rows; none are kept on the columns that
+  // identify users, stories and tasks.
+  let stack: LocalStack;
+  let heavy: string;
+  let planned: (filter: string) => Promise<number>;
+
+  beforeAll(async () => {
+    heavy = await insertUser(client);
+    const admin = await connect(database.adminUrl);
+    try {
+      await admin.query("INSERT INTO public.story_tasks (operation, requested_by) SELECT 'CREATE_STORY', $1 FROM generate_series(1, 20000)", [heavy]);
+      await admin.query("ANALYZE public.story_tasks");
+    } finally {
+      await admin.end();
+    }
+    stack = await startLocalStack({ databaseUrl: database.url });
+    const bobKey = signJwt({ role: "authenticated", sub: bob }, stack.jwtSecret);
+    planned = async (filter) => {
+      const response = await stack.fetch(`${stack.url}/rest/v1/story_tasks?select=id${filter}`, { method: "HEAD", headers: { Authorization: `Bearer ${bobKey}`, Prefer: "count=planned" } });
+      expect(response.status).toBeLessThan(300);
+      return Number(response.headers.get("content-range")?.split("/")[1]);
+    };
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await client.query("DELETE FROM public.story_tasks WHERE requested_by = $1", [heavy]);
+  });
+
+  it("is the same estimate for a user with 20,000 tasks as for one with none", async () => {
+    expect(await planned(`&requested_by=eq.${heavy}`)).toBe(await planned(`&requested_by=eq.${randomUUID()}`));
+  });
+
+  it("does not move as a bisection over user ids passes another user's id", async () => {
+    const below = heavy.replace(/.$/, (digit) => (digit === "0" ? "0" : (Number.parseInt(digit, 16) - 1).toString(16)));
+    const estimates = [await planned("&requested_by=lt.00000000-0000-4000-8000-000000000000"), await planned(`&requested_by=lt.${below}`), await planned("&requested_by=lt.ffffffff-ffff-4fff-bfff-ffffffffffff")];
+    expect(new Set(estimates).size).toBe(1);
+  });
+
+  it("leaves the library's own queries on their indexes", async () => {
+    const plan = async (sql: string, params: unknown[]) => JSON.stringify((await client.query(`EXPLAIN (FORMAT JSON) ${sql}`, params)).rows[0]["QUERY PLAN"]);
+    expect(await plan("SELECT * FROM public.story_tasks WHERE story_id = $1 ORDER BY created_at DESC LIMIT 20", [randomUUID()])).toContain('"Index Name":"story_tasks_story_id_created_at_idx"');
+    expect(await plan("SELECT * FROM public.story_tasks WHERE id = $1", [tasks.alice])).toContain('"Index Name":"story_tasks_pkey"');
+    expect(await plan("SELECT * FROM public.story_tasks WHERE requested_by = $1", [bob])).toContain('"Index Name":"story_tasks_requested_by_idx"');
+    expect(await plan("SELECT * FROM public.story_task_events WHERE task_id = $1 ORDER BY seq DESC LIMIT 50", [tasks.alice])).toContain('"Index Name":"story_task_events_task_id_seq_idx"');
   });
 });
 

@@ -181,7 +181,7 @@ REVOKE ALL ON FUNCTION "public"."update_story_task_status"(uuid, text, integer, 
 REVOKE ALL ON FUNCTION "public"."update_story_task_status"(uuid, text, integer, text, text, jsonb) FROM "authenticated";
 
 
--- Privileges on identity sequences
+-- Identity-sequence privileges and column statistics targets (neither Atlas nor pg-delta compares them)
 REVOKE SELECT ON SEQUENCE public.story_task_events_seq_seq FROM anon;
 REVOKE UPDATE ON SEQUENCE public.story_task_events_seq_seq FROM anon;
 REVOKE USAGE ON SEQUENCE public.story_task_events_seq_seq FROM anon;
@@ -191,3 +191,7 @@ REVOKE USAGE ON SEQUENCE public.story_task_events_seq_seq FROM authenticated;
 REVOKE SELECT ON SEQUENCE public.story_task_events_seq_seq FROM service_role;
 REVOKE UPDATE ON SEQUENCE public.story_task_events_seq_seq FROM service_role;
 REVOKE USAGE ON SEQUENCE public.story_task_events_seq_seq FROM service_role;
+ALTER TABLE public.story_task_events ALTER COLUMN task_id SET STATISTICS 0;
+ALTER TABLE public.story_tasks ALTER COLUMN id SET STATISTICS 0;
+ALTER TABLE public.story_tasks ALTER COLUMN requested_by SET STATISTICS 0;
+ALTER TABLE public.story_tasks ALTER COLUMN story_id SET STATISTICS 0;
