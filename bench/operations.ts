@@ -102,16 +102,14 @@ async function defineOperations(bench: BenchStack, callsPerVariant: number): Pro
     },
     {
       name: "appendEvent+progress",
-      what: "rpc append_story_task_event with progress_override (lock, insert, update)",
+      what: "rpc append_story_task_events, one event with progress_override (lock, insert, update)",
       repository: (repo, i) => repo.appendEvent(pick(running.repository, i), { eventType: "progress", message: `Shot ${i}`, progressOverride: 50 }),
       supabase: async (client, i) =>
-        unwrap(await client.rpc("append_story_task_event", { task_id: pick(running["supabase-js"], i), event_type: "progress", message: `Shot ${i}`, progress_override: 50 })),
+        unwrap(await client.rpc("append_story_task_events", { task_id: pick(running["supabase-js"], i), events: [{ event_type: "progress", message: `Shot ${i}`, progress_override: 50 }] })),
       sql: (sql, i) =>
-        sql.query("SELECT * FROM public.append_story_task_event(task_id => $1, event_type => $2, message => $3, progress_override => $4)", [
+        sql.query("SELECT * FROM public.append_story_task_events(task_id => $1, events => $2)", [
           pick(running.pg, i),
-          "progress",
-          `Shot ${i}`,
-          50,
+          JSON.stringify([{ event_type: "progress", message: `Shot ${i}`, progress_override: 50 }]),
         ]),
     },
     {
@@ -124,17 +122,15 @@ async function defineOperations(bench: BenchStack, callsPerVariant: number): Pro
             task_id: pick(queued["supabase-js"], i),
             status: "running",
             progress: 10,
-            event_type: "info",
-            event_message: "Started",
+            event: { event_type: "info", message: "Started" },
           }),
         ),
       sql: (sql, i) =>
-        sql.query("SELECT * FROM public.update_story_task_status(task_id => $1, status => $2, progress => $3, event_type => $4, event_message => $5)", [
+        sql.query("SELECT * FROM public.update_story_task_status(task_id => $1, status => $2, progress => $3, event => $4)", [
           pick(queued.pg, i),
           "running",
           10,
-          "info",
-          "Started",
+          JSON.stringify({ event_type: "info", message: "Started" }),
         ]),
     },
     {

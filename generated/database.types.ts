@@ -129,14 +129,8 @@ export type Database = {
       [_ in never]: never
     }
     Functions: {
-      append_story_task_event: {
-        Args: {
-          event_type: string
-          message: string
-          payload?: Json
-          progress_override?: number
-          task_id: string
-        }
+      append_story_task_events: {
+        Args: { events: Json; task_id: string }
         Returns: {
           created_at: string
           event_type: string
@@ -146,19 +140,75 @@ export type Database = {
           progress_override: number | null
           seq: number
           task_id: string
-        }
+        }[]
         SetofOptions: {
           from: "*"
           to: "story_task_events"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      create_story_task: {
+        Args: { start_event?: Json; task: Json }
+        Returns: {
+          created_at: string
+          display_fields: Json | null
+          finished_at: string | null
+          id: string
+          operation: string
+          payload: NonNullable<Json>
+          progress: number
+          requested_by: string | null
+          started_at: string | null
+          status: string
+          story_id: string | null
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "story_tasks"
           isOneToOne: true
           isSetofReturn: false
         }
       }
+      prune_finished_story_tasks: {
+        Args: { batch_size?: number; finished_before: string }
+        Returns: {
+          events: number
+          tasks: number
+        }[]
+      }
+      rescue_stale_story_tasks: {
+        Args: { message?: string; stale_after: string }
+        Returns: {
+          created_at: string
+          display_fields: Json | null
+          finished_at: string | null
+          id: string
+          operation: string
+          payload: NonNullable<Json>
+          progress: number
+          requested_by: string | null
+          started_at: string | null
+          status: string
+          story_id: string | null
+          updated_at: string
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "story_tasks"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      story_task_status_machine: {
+        Args: Record<PropertyKey, never>
+        Returns: Json
+      }
       update_story_task_status: {
         Args: {
-          event_message?: string
-          event_payload?: Json
-          event_type?: string
+          event?: Json
+          expected_status?: string
           progress?: number
           status: string
           task_id: string

@@ -25,6 +25,7 @@ export interface StoryTaskRecord {
 
 /** The columns of public.story_tasks a caller sets on insert; the database fills the rest. */
 export interface CreateStoryTaskInput {
+  id?: string | undefined;
   storyId?: string | null | undefined;
   operation: StoryTaskOperation;
   status?: StoryTaskStatus | undefined;
@@ -71,10 +72,11 @@ export function mapStoryTaskRecordToRow(record: StoryTaskRecord): Tables<"story_
 }
 
 /** The story_tasks insert for an input; keys the input leaves out stay out, so the database defaults apply. */
-export function mapCreateStoryTaskInputToInsert(input: CreateStoryTaskInput): Omit<TablesInsert<"story_tasks">, "id" | "created_at" | "updated_at" | "started_at" | "finished_at"> {
-  const insert: Omit<TablesInsert<"story_tasks">, "id" | "created_at" | "updated_at" | "started_at" | "finished_at"> = {
+export function mapCreateStoryTaskInputToInsert(input: CreateStoryTaskInput): Omit<TablesInsert<"story_tasks">, "created_at" | "updated_at" | "started_at" | "finished_at"> {
+  const insert: Omit<TablesInsert<"story_tasks">, "created_at" | "updated_at" | "started_at" | "finished_at"> = {
     operation: input.operation,
   };
+  if (input.id !== undefined) insert.id = input.id;
   if (input.storyId !== undefined) insert.story_id = input.storyId;
   if (input.status !== undefined) insert.status = input.status;
   if (input.progress !== undefined) insert.progress = input.progress;
@@ -101,6 +103,7 @@ export interface StoryTaskEventRecord {
 
 /** The columns of public.story_task_events a caller sets on insert; the database fills the rest. */
 export interface CreateStoryTaskEventInput {
+  id?: string | undefined;
   eventType: StoryTaskEventType;
   message: string;
   payload?: Json | null | undefined;
@@ -136,11 +139,12 @@ export function mapStoryTaskEventRecordToRow(record: StoryTaskEventRecord): Tabl
 }
 
 /** The story_task_events insert for an input; keys the input leaves out stay out, so the database defaults apply. */
-export function mapCreateStoryTaskEventInputToInsert(input: CreateStoryTaskEventInput): Omit<TablesInsert<"story_task_events">, "id" | "seq" | "task_id" | "created_at"> {
-  const insert: Omit<TablesInsert<"story_task_events">, "id" | "seq" | "task_id" | "created_at"> = {
+export function mapCreateStoryTaskEventInputToInsert(input: CreateStoryTaskEventInput): Omit<TablesInsert<"story_task_events">, "seq" | "task_id" | "created_at"> {
+  const insert: Omit<TablesInsert<"story_task_events">, "seq" | "task_id" | "created_at"> = {
     event_type: input.eventType,
     message: input.message,
   };
+  if (input.id !== undefined) insert.id = input.id;
   if (input.payload !== undefined) insert.payload = input.payload;
   if (input.progressOverride !== undefined) insert.progress_override = input.progressOverride;
   return insert;

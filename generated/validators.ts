@@ -12,6 +12,7 @@ export const STORY_TASK_STATUSES = ["queued", "running", "succeeded", "failed", 
 export const storyTaskStatusSchema = oneOf(STORY_TASK_STATUSES);
 /** Each column of public.story_tasks a caller may set, checked as the database checks it. */
 export const storyTaskFields = {
+  id: uuid(),
   storyId: uuid().nullable(),
   operation: storyTaskOperationSchema,
   status: storyTaskStatusSchema,
@@ -22,6 +23,7 @@ export const storyTaskFields = {
 };
 /** CreateStoryTaskInput, checked field by field; unknown keys are refused. */
 export const createStoryTaskInputSchema = z.strictObject({
+  id: storyTaskFields.id.optional(),
   storyId: storyTaskFields.storyId.optional(),
   operation: storyTaskFields.operation,
   status: storyTaskFields.status.optional(),
@@ -35,6 +37,7 @@ export const STORY_TASK_EVENT_TYPES = ["info", "progress", "error", "chat_messag
 export const storyTaskEventTypeSchema = oneOf(STORY_TASK_EVENT_TYPES);
 /** Each column of public.story_task_events a caller may set, checked as the database checks it. */
 export const storyTaskEventFields = {
+  id: uuid(),
   eventType: storyTaskEventTypeSchema,
   message: nonEmptyText(),
   payload: jsonValue().nullable(),
@@ -42,6 +45,7 @@ export const storyTaskEventFields = {
 };
 /** CreateStoryTaskEventInput, checked field by field; unknown keys are refused. */
 export const createStoryTaskEventInputSchema = z.strictObject({
+  id: storyTaskEventFields.id.optional(),
   eventType: storyTaskEventFields.eventType,
   message: storyTaskEventFields.message,
   payload: storyTaskEventFields.payload.optional(),

@@ -1,5 +1,10 @@
 # story_task_events: the append-only log of what happened while a task ran.
 
+locals {
+  # The kinds of event. Adding one is one line here, then `pnpm db:diff <name>` and `pnpm codegen`.
+  story_task_event_types = ["info", "progress", "error", "chat_message"]
+}
+
 table "story_task_events" {
   schema = schema.public
   column "id" {
@@ -44,7 +49,7 @@ table "story_task_events" {
     on_delete   = CASCADE
   }
   check "story_task_events_event_type_check" {
-    expr = "(event_type = ANY (ARRAY['info'::text, 'progress'::text, 'error'::text, 'chat_message'::text]))"
+    expr = format("(event_type = ANY (ARRAY[%s]))", join(", ", [for type in local.story_task_event_types : "'${type}'::text"]))
   }
   check "story_task_events_message_check" {
     expr = "(message <> ''::text)"

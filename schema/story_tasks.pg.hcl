@@ -26,8 +26,31 @@ locals {
     "RUN_WORKFLOW_TASK",
     "BUILD_PLAYER_BUNDLE",
   ]
+
+  # The status machine, declared once. Everything else derives from it: the CHECKs below, the
+  # machine the trigger reads from the status column's comment (schema/sql/20_...), and the
+  # TypeScript `pnpm codegen` writes (the unions, STORY_TASK_FINAL_STATUSES, canMoveTo, ...).
   story_task_statuses = ["queued", "running", "succeeded", "failed", "cancelled"]
-  story_task_terminal_statuses = ["succeeded", "failed", "cancelled"]
+  # Where a new task starts.
+  story_task_initial_statuses = ["queued", "running"]
+  # Where each status may go; a status that may go nowhere is final.
+  story_task_transitions = {
+    queued    = ["running", "cancelled", "failed"]
+    running   = ["succeeded", "failed", "cancelled"]
+    succeeded = []
+    failed    = []
+    cancelled = []
+  }
+  # The status of a task that did all its work: it ends at progress 100.
+  story_task_complete_status = "succeeded"
+  story_task_final_statuses = [for s in local.story_task_statuses : s if join(",", local.story_task_transitions[s]) == ""]
+  story_task_status_machine = {
+    statuses    = local.story_task_statuses
+    initial     = local.story_task_initial_statuses
+    transitions = local.story_task_transitions
+    final       = local.story_task_final_statuses
+    complete    = local.story_task_complete_status
+  }
 }
 
 table "story_tasks" {
@@ -43,9 +66,11 @@ table "story_tasks" {
   column "operation" {
     type = text
   }
+  # Its comment is the status machine, as JSON, for the trigger and the bindings to read.
   column "status" {
     type    = text
-    default = "queued"
+    default = local.story_task_initial_statuses[0]
+    comment = jsonencode(local.story_task_status_machine)
   }
   column "progress" {
     type    = integer
@@ -106,12 +131,12 @@ table "story_tasks" {
   check "story_tasks_progress_check" {
     expr = "((progress >= 0) AND (progress <= 100))"
   }
-  # A task is finished exactly when its status is terminal.
+  # A task is finished exactly when its status is final.
   check "story_tasks_finished_at_check" {
-    expr = format("((status = ANY (ARRAY[%s])) = (finished_at IS NOT NULL))", join(", ", [for s in local.story_task_terminal_statuses : "'${s}'::text"]))
+    expr = format("((status = ANY (ARRAY[%s])) = (finished_at IS NOT NULL))", join(", ", [for s in local.story_task_final_statuses : "'${s}'::text"]))
   }
   check "story_tasks_succeeded_progress_check" {
-    expr = "((status <> 'succeeded'::text) OR (progress = 100))"
+    expr = format("((status <> '%s'::text) OR (progress = 100))", local.story_task_complete_status)
   }
   index "story_tasks_story_id_created_at_idx" {
     on {
@@ -128,5 +153,10 @@ table "story_tasks" {
   # The authenticated RLS policy filters on it, and deleting a user looks their tasks up by it.
   index "story_tasks_requested_by_idx" {
     columns = [column.requested_by]
+  }
+  # Retention deletes the tasks that finished longest ago, a batch at a time.
+  index "story_tasks_finished_at_idx" {
+    columns = [column.finished_at]
+    where   = "(finished_at IS NOT NULL)"
   }
 }

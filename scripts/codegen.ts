@@ -17,9 +17,10 @@ import { type TableBinding, emitRecords, emitValidators, generatedHeader } from 
 import { type PropertyShape, type TableShape, readTableShapes } from "./lib/codegen/table-shapes.ts";
 import { openEmbeddedDatabase } from "./lib/embedded-database.ts";
 
+// A caller may give the id (so that a retried call is recognised as the same); the database owns the rest.
 const bindings: TableBinding[] = [
-  { table: "story_tasks", record: "StoryTask", databaseOwnedColumns: ["id", "created_at", "updated_at", "started_at", "finished_at"] },
-  { table: "story_task_events", record: "StoryTaskEvent", databaseOwnedColumns: ["id", "seq", "task_id", "created_at"] },
+  { table: "story_tasks", record: "StoryTask", databaseOwnedColumns: ["created_at", "updated_at", "started_at", "finished_at"] },
+  { table: "story_task_events", record: "StoryTaskEvent", databaseOwnedColumns: ["seq", "task_id", "created_at"] },
 ];
 
 const generatedDir = path.join(projectRoot, "generated");

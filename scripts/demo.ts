@@ -81,7 +81,7 @@ try {
     if (!live) console.log(shown);
   }
   await logTaskEvent(repo, task.id, { eventType: "info", message: "Uploaded 12 images to storage" });
-  await logTaskCompletion(repo, task.id, "succeeded", undefined, { message: `Rendered ${scenelets.length} shots` });
+  await logTaskCompletion(repo, task.id, "succeeded", { message: `Rendered ${scenelets.length} shots` });
   show(100, "Done");
   if (live) process.stdout.write("\n");
   else console.log(shown);

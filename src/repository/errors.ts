@@ -1,17 +1,36 @@
-// The errors the repository throws, and the one function that turns a PostgREST/PostgreSQL
-// error into them. Every error keeps the original error as `cause`.
+// The errors the repository throws, and the one function that turns a PostgREST response's
+// error (its body and its HTTP status) into them. Every error keeps the original as `cause`, and
+// says whether the same call may succeed if retried (`retryable`).
 import type { PostgrestError } from "@supabase/supabase-js";
 import type { StoryTaskStatus } from "../../generated/records.ts";
+
+interface ErrorOptions {
+  cause?: unknown;
+  /** The PostgREST / PostgreSQL error code, when there was one (e.g. "23503", "PGRST116"). */
+  code?: string | undefined;
+  /** The HTTP status of the response, when one came back (0: none did). */
+  httpStatus?: number | undefined;
+  retryable?: boolean | undefined;
+}
 
 /** Base class: anything the story-task repository could not do. */
 export class StoryTasksRepositoryError extends Error {
   override name = "StoryTasksRepositoryError";
   /** The PostgREST / PostgreSQL error code, when there was one (e.g. "23503", "PGRST116"). */
   readonly code: string | undefined;
+  /** The HTTP status of the response, when one came back. */
+  readonly httpStatus: number | undefined;
+  /**
+   * Whether the same call may succeed if made again: true for lost connections, timeouts,
+   * serialization failures and deadlocks; false for anything the input or the task's state decides.
+   */
+  readonly retryable: boolean;
 
-  constructor(message: string, options: { cause?: unknown; code?: string | undefined } = {}) {
+  constructor(message: string, options: ErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.code = options.code;
+    this.httpStatus = options.httpStatus;
+    this.retryable = options.retryable ?? false;
   }
 }
 
@@ -26,8 +45,8 @@ export class StoryTaskValidationError extends StoryTasksRepositoryError {
   override name = "StoryTaskValidationError";
   readonly issues: StoryTaskFieldIssue[];
 
-  constructor(issues: StoryTaskFieldIssue[], options: { cause?: unknown; code?: string } = {}) {
-    super(`Invalid story task input: ${issues.map((issue) => `${issue.field} ${issue.rule}`).join("; ")}`, options);
+  constructor(issues: StoryTaskFieldIssue[], options: ErrorOptions = {}) {
+    super(`Invalid story task input: ${issues.map((issue) => `${issue.field} ${issue.rule}`).join("; ")}`, { ...options, retryable: false });
     this.issues = issues;
   }
 }
@@ -36,8 +55,8 @@ export class StoryTaskNotFoundError extends StoryTasksRepositoryError {
   override name = "StoryTaskNotFoundError";
   readonly taskId: string;
 
-  constructor(taskId: string, options: { cause?: unknown; code?: string } = {}) {
-    super(`Story task ${taskId} not found`, options);
+  constructor(taskId: string, options: ErrorOptions = {}) {
+    super(`Story task ${taskId} not found`, { ...options, retryable: false });
     this.taskId = taskId;
   }
 }
@@ -51,8 +70,8 @@ export class StoryTaskForeignKeyError extends StoryTasksRepositoryError {
   /** The input field that holds the reference: storyId, requestedBy or taskId. */
   readonly field: string;
 
-  constructor(reference: StoryTaskReference, field: string, detail: string, options: { cause?: unknown; code?: string } = {}) {
-    super(`Unknown ${referenceNames[reference]}: ${field} ${detail}`, options);
+  constructor(reference: StoryTaskReference, field: string, detail: string, options: ErrorOptions = {}) {
+    super(`Unknown ${referenceNames[reference]}: ${field} ${detail}`, { ...options, retryable: false });
     this.reference = reference;
     this.field = field;
   }
@@ -60,22 +79,50 @@ export class StoryTaskForeignKeyError extends StoryTasksRepositoryError {
 
 const referenceNames: Record<StoryTaskReference, string> = { story: "story", requestingUser: "requesting user", task: "task" };
 
-/** A status change (or progress change) the status machine refuses. */
+/** A status change (or progress change) the status machine refuses; `from` is the status the task is in. */
 export class StoryTaskTransitionError extends StoryTasksRepositoryError {
   override name = "StoryTaskTransitionError";
   readonly from: StoryTaskStatus | null;
   readonly to: StoryTaskStatus;
 
-  constructor(from: StoryTaskStatus | null, to: StoryTaskStatus, message: string, options: { cause?: unknown; code?: string } = {}) {
-    super(message, options);
+  constructor(from: StoryTaskStatus | null, to: StoryTaskStatus, message: string, options: ErrorOptions = {}) {
+    super(message, { ...options, retryable: false });
     this.from = from;
     this.to = to;
   }
 }
 
-/** The database or PostgREST could not be reached, or lost its connection. */
+/** A task or event id that is stored already with other content: a retry must send the same. */
+export class StoryTaskConflictError extends StoryTasksRepositoryError {
+  override name = "StoryTaskConflictError";
+  /** The id of the stored task or event. */
+  readonly id: string;
+  /** The input fields whose stored value differs (camelCase), e.g. ["payload"]. */
+  readonly fields: string[];
+
+  constructor(id: string, fields: string[], options: ErrorOptions = {}) {
+    super(`Story task conflict: ${id} is stored already with another ${fields.length > 0 ? fields.join(", ") : "content"}`, { ...options, retryable: false });
+    this.id = id;
+    this.fields = fields;
+  }
+}
+
+/** The database or PostgREST could not be reached, lost its connection, or timed out: retry. */
 export class StoryTasksConnectionError extends StoryTasksRepositoryError {
   override name = "StoryTasksConnectionError";
+
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { ...options, retryable: true });
+  }
+}
+
+/** The key was refused (401/403), or its role may not do this (42501). */
+export class StoryTasksAuthorizationError extends StoryTasksRepositoryError {
+  override name = "StoryTasksAuthorizationError";
+
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { ...options, retryable: false });
+  }
 }
 
 const foreignKeys: Record<string, { reference: StoryTaskReference; field: string }> = {
@@ -95,18 +142,28 @@ function checkedField(constraint: string): string {
 /** What the repository was doing when the error came back, for the messages. */
 export interface ErrorContext {
   taskId?: string;
+  /** The response's HTTP status (0 when no response came back). */
+  httpStatus?: number;
 }
 
+/** SQLSTATEs after which the same call may succeed: a serialization failure, a deadlock, a statement timeout. */
+const retryableCodes = new Set(["40001", "40P01", "57014"]);
+
 /**
- * The one place PostgREST/PostgreSQL errors become repository errors:
- * FK 23503, CHECK 23514, NOT NULL 23502, bad text 22P02 -> validation or foreign key;
+ * The one place PostgREST/PostgreSQL errors become repository errors, from the body's code and
+ * the HTTP status:
+ * FK 23503, CHECK 23514, NOT NULL 23502, bad text 22P02, bad JSON PGRST102, column change ST002 -> validation or foreign key;
  * ST001 (status machine) -> transition; ST404 and PGRST116 (no row) -> not found;
- * PGRST000-003, 08xxx, 57P01-03 and failed fetches -> connection; anything else -> the base class.
+ * ST409 and 23505 -> conflict; 401, 403 and 42501 -> authorization;
+ * no response (a failed or timed-out fetch), 5xx without a PostgREST body, PGRST000-003, 08xxx
+ * and 57P01-03 -> connection; anything else -> the base class (retryable for 40001, 40P01, 57014).
  */
 export function classifyStoryTaskError(error: PostgrestError, context: ErrorContext = {}): StoryTasksRepositoryError {
-  const options = { cause: error, code: error.code };
+  const httpStatus = context.httpStatus;
+  const code = error.code ?? "";
+  const options = { cause: error, code: error.code || undefined, httpStatus };
   const constraint = /constraint "([^"]+)"/.exec(error.message)?.[1];
-  switch (error.code) {
+  switch (code) {
     case "23503": {
       const foreignKey = constraint ? foreignKeys[constraint] : undefined;
       if (foreignKey) {
@@ -122,9 +179,15 @@ export function classifyStoryTaskError(error: PostgrestError, context: ErrorCont
       const column = /column "([^"]+)"/.exec(error.message)?.[1];
       return new StoryTaskValidationError([{ field: column ? camelCase(column) : "(unknown)", rule: "must not be null" }], options);
     }
+    case "ST002": {
+      const column = /column=(\w+)/.exec(error.details ?? "")?.[1];
+      return new StoryTaskValidationError([{ field: column ? camelCase(column) : "(unknown)", rule: error.message }], options);
+    }
     case "22P02":
     case "22021":
     case "22P05":
+    case "22023":
+    case "42703": // a key that is not a column
     case "PGRST102": // a body PostgREST cannot read as JSON
       return new StoryTaskValidationError([{ field: "(input)", rule: error.message }], options);
     case "ST001": {
@@ -134,17 +197,43 @@ export function classifyStoryTaskError(error: PostgrestError, context: ErrorCont
     case "ST404":
     case "PGRST116":
       return new StoryTaskNotFoundError(context.taskId ?? "(unknown)", options);
+    case "ST409":
+    case "23505": {
+      const id = /id=([0-9a-f-]+)/.exec(error.details ?? "")?.[1] ?? /\(id\)=\(([^)]*)\)/.exec(error.details ?? "")?.[1] ?? "(unknown)";
+      const fields = /fields=([\w,]+)/.exec(error.details ?? "")?.[1]?.split(",").map(camelCase) ?? [];
+      return new StoryTaskConflictError(id, fields, options);
+    }
+    case "42501":
+      return new StoryTasksAuthorizationError(`Story task request not allowed: ${error.message}`, options);
   }
-  const code = error.code ?? "";
-  // PGRST000-003: PostgREST has no database connection; 08xxx and 57P01-03: the connection was
-  // lost or the server is shutting down; no code and no message: PostgREST's connection died
-  // mid-query (real SQL errors always carry a code); no code with a network message: fetch failed.
+  if (httpStatus === 401 || httpStatus === 403 || /^PGRST30\d$/.test(code)) {
+    return new StoryTasksAuthorizationError(`Story task request not allowed (HTTP ${httpStatus ?? "?"}): ${error.message || "the key was refused"}`, options);
+  }
+  // No response at all (supabase-js reports a failed or aborted fetch with HTTP status 0); a 5xx
+  // from something in front of PostgREST, without a PostgreSQL code; PostgREST without its
+  // database (PGRST000-003); the connection lost or the server shutting down (08xxx, 57P01-03);
+  // or PostgREST's connection dying mid-query (no code and no message: real SQL errors carry one).
   if (
+    httpStatus === 0 ||
+    (httpStatus !== undefined && httpStatus >= 500 && !/^[0-9A-Z]{5}$/.test(code)) ||
     /^PGRST00[0-3]$|^08...$|^57P0[1-3]$/.test(code) ||
     (!code && !error.message) ||
-    (!code && /fetch failed|ECONNREFUSED|socket|network/i.test(`${error.message} ${error.details}`))
+    (!code && httpStatus === undefined && /fetch failed|ECONNREFUSED|socket|network|AbortError|TimeoutError/i.test(`${error.message} ${error.details}`))
   ) {
-    return new StoryTasksConnectionError(`Story task storage unreachable: ${error.message}`, options);
+    return new StoryTasksConnectionError(`Story task storage unreachable: ${error.message || `HTTP ${httpStatus}`}`, options);
   }
-  return new StoryTasksRepositoryError(`Story task request failed${error.code ? ` (${error.code})` : ""}: ${error.message}`, options);
+  return new StoryTasksRepositoryError(`Story task request failed${code ? ` (${code})` : ""}: ${error.message}`, { ...options, retryable: retryableCodes.has(code) });
+}
+
+/** A PostgREST response as supabase-js returns it. */
+export interface PostgrestResponse<T> {
+  data: T | null;
+  error: PostgrestError | null;
+  status: number;
+}
+
+/** The response's data, or its error classified and thrown. */
+export function dataOf<T>(response: PostgrestResponse<T>, context: Omit<ErrorContext, "httpStatus"> = {}): T {
+  if (response.error) throw classifyStoryTaskError(response.error, { ...context, httpStatus: response.status });
+  return response.data as T;
 }

@@ -12,10 +12,22 @@ import type {
 /** A status change, with the progress it reaches and the event that explains it. */
 export interface StoryTaskStatusPatch {
   status: StoryTaskStatus;
+  /**
+   * Change only if the task is in this status at that moment (one guarded statement), else
+   * StoryTaskTransitionError with `from` set to the status it has: a claim, of which exactly one
+   * of several concurrent callers wins.
+   */
+  expectedStatus?: StoryTaskStatus | undefined;
   /** While a task runs, progress never goes backwards: a lower value leaves it where it is. */
   progress?: number | undefined;
-  /** Written in the same transaction as the change. */
-  event?: { eventType?: StoryTaskEventType | undefined; message: string; payload?: Json | undefined } | undefined;
+  /** Written in the same transaction as the change. Give it an id to make the call safe to retry. */
+  event?: { id?: string | undefined; eventType?: StoryTaskEventType | undefined; message: string; payload?: Json | undefined } | undefined;
+}
+
+/** What createTask writes with the task, in the same transaction. */
+export interface CreateStoryTaskOptions {
+  /** An event appended to the new task (not when the task was stored already). */
+  event?: CreateStoryTaskEventInput | undefined;
 }
 
 export interface ListEventsOptions {
@@ -23,18 +35,52 @@ export interface ListEventsOptions {
   limit?: number | undefined;
   /** Newest first (default: oldest first). Either way, in the order they were appended. */
   newestFirst?: boolean | undefined;
+  /** Only the events appended after the one with this `seq` (to follow a log: pass the last `seq` seen). */
+  afterSeq?: number | undefined;
+}
+
+export interface RescueStaleTasksOptions {
+  /** A running task silent for longer than this (no event, no status or progress change) is failed. */
+  staleAfterMs: number;
+  /** The error event's message; by default it says how long the task had been silent. */
+  message?: string | undefined;
+}
+
+export interface PruneFinishedTasksOptions {
+  /** Tasks that finished before this go, with their events. */
+  finishedBefore: Date;
+  /** Tasks per transaction (1 to 10,000; default 1,000): each batch's locks are short. */
+  batchSize?: number | undefined;
+}
+
+export interface PruneReport {
+  tasks: number;
+  events: number;
+  /** Transactions it took. */
+  batches: number;
 }
 
 export interface StoryTasksRepository {
-  /** Creates a task (queued unless `status: "running"`). */
-  createTask(input: CreateStoryTaskInput): Promise<StoryTaskRecord>;
-  /** Appends an event; a `progressOverride` also moves the task's progress, in the same transaction. */
+  /**
+   * Creates a task (queued unless `status: "running"`). With an `id`, a retry is harmless: the
+   * stored task comes back and nothing is written, if its operation, story, requester and payload
+   * are the ones given (StoryTaskConflictError otherwise).
+   */
+  createTask(input: CreateStoryTaskInput, options?: CreateStoryTaskOptions): Promise<StoryTaskRecord>;
+  /** Appends an event; a `progressOverride` also moves the task's progress, in the same transaction. With an `id`, stored once. */
   appendEvent(taskId: string, event: CreateStoryTaskEventInput): Promise<StoryTaskEventRecord>;
-  /** Moves a task to a new status, as the status machine allows. */
+  /** Appends up to 1,000 events in one round trip and one transaction, in the order given; progress moves to the highest override. */
+  appendEvents(taskId: string, events: CreateStoryTaskEventInput[]): Promise<StoryTaskEventRecord[]>;
+  /** Moves a task to a new status, as the status machine allows (a final task asked for its own status comes back unchanged). */
   updateStatus(taskId: string, patch: StoryTaskStatusPatch): Promise<StoryTaskRecord>;
   /** A story's tasks, newest first (default 20, at most 1000). */
   listRecentByStory(storyId: string, limit?: number): Promise<StoryTaskRecord[]>;
+  /** One task; StoryTaskNotFoundError if there is none (or the caller may not see it). */
   getTask(taskId: string): Promise<StoryTaskRecord>;
   /** A task's events in append order; an unknown task has none. */
   listEvents(taskId: string, options?: ListEventsOptions | null): Promise<StoryTaskEventRecord[]>;
+  /** Fails the running tasks whose workers went silent; safe from several processes at once. Returns them. */
+  rescueStaleTasks(options: RescueStaleTasksOptions): Promise<StoryTaskRecord[]>;
+  /** Deletes finished tasks older than `finishedBefore` with their events, a batch per transaction. */
+  pruneFinishedTasks(options: PruneFinishedTasksOptions): Promise<PruneReport>;
 }

@@ -9,6 +9,8 @@ export type { Logged, LoggingErrorHandler, LoggingOptions } from "./guard.ts";
 export { createProgressReporter, type ProgressReporter, type ProgressReporterOptions } from "./progress-reporter.ts";
 
 export interface TaskStart {
+  /** The task's id, chosen by the caller (e.g. the queue job's id): a redelivered job that starts it again gets the same task back. */
+  id?: string | undefined;
   storyId?: string | null | undefined;
   operation: StoryTaskOperation;
   payload?: NonNullable<Json> | undefined;
@@ -17,16 +19,14 @@ export interface TaskStart {
 }
 
 /**
- * Creates the task as running (started_at set by the database) with an info event.
+ * Creates the task as running (started_at set by the database) with its start event, in one
+ * round trip and one transaction. With an `id`, starting it again returns the stored task and
+ * writes nothing.
  * @example
- * const task = await logTaskStart(repo, { storyId, operation: "CREATE_SHOT_IMAGES", payload: { scenelets: 12 } });
+ * const task = await logTaskStart(repo, { id: job.id, storyId, operation: "CREATE_SHOT_IMAGES", payload: { scenelets: 12 } });
  */
 export function logTaskStart<Options extends LoggingOptions = {}>(repo: StoryTasksRepository, start: TaskStart, options?: Options): Promise<Logged<StoryTaskRecord, Options>> {
-  return guarded("logTaskStart", options, async () => {
-    const task = await repo.createTask({ ...start, status: "running" });
-    await repo.appendEvent(task.id, { eventType: "info", message: `Started ${start.operation}` });
-    return task;
-  });
+  return guarded("logTaskStart", options, () => repo.createTask({ ...start, status: "running" }, { event: { eventType: "info", message: `Started ${start.operation}` } }));
 }
 
 /**
@@ -46,6 +46,8 @@ export function logTaskEvent<Options extends LoggingOptions = {}>(
 export type TaskEnding = "succeeded" | "failed" | "cancelled";
 
 export interface CompletionOptions extends LoggingOptions {
+  /** The progress it ends at (a success ends at 100 whatever this says). */
+  progress?: number | undefined;
   /** The event's message. For a failure, the caller redacts it; it is stored as given. */
   message?: string | undefined;
   payload?: Json | undefined;
@@ -58,22 +60,22 @@ const defaultEndings: Record<TaskEnding, { eventType: "info" | "error"; message:
 };
 
 /**
- * Ends a task with its final event, in one transaction. A success ends at progress 100.
+ * Ends a task with its final event, in one transaction. A success ends at progress 100. Ending
+ * a task again with the status it has already returns it unchanged, with no second event.
  * @example
- * await logTaskCompletion(repo, task.id, "failed", undefined, { message: "Image service timed out" });
+ * await logTaskCompletion(repo, task.id, "failed", { message: "Image service timed out" });
  */
 export function logTaskCompletion<Options extends CompletionOptions = {}>(
   repo: StoryTasksRepository,
   taskId: string,
   status: TaskEnding,
-  progress?: number,
   options?: Options,
 ): Promise<Logged<StoryTaskRecord, Options>> {
   const ending = defaultEndings[status];
   return guarded("logTaskCompletion", options, () =>
     repo.updateStatus(taskId, {
       status,
-      progress: status === "succeeded" ? 100 : progress,
+      progress: options?.progress,
       event: { eventType: ending.eventType, message: options?.message ?? ending.message, payload: options?.payload },
     }),
   );

@@ -76,7 +76,7 @@ describe("privileges, whatever the platform's default privileges gave", () => {
 
   it.each(["anon", "authenticated"] as const)("%s cannot call the rpc functions", async (role) => {
     await expect(
-      asApiRole(client, role, alice, () => client.query("SELECT public.append_story_task_event($1, 'info', 'x')", [tasks.alice])),
+      asApiRole(client, role, alice, () => client.query("SELECT public.append_story_task_events($1, '[{\"event_type\": \"info\", \"message\": \"x\"}]')", [tasks.alice])),
     ).rejects.toMatchObject({ code: "42501" });
   });
 });
@@ -178,7 +178,7 @@ describe("service_role", () => {
   });
   it("cannot call the trigger functions directly", async () => {
     await expect(
-      asApiRole(client, "service_role", null, () => client.query("SELECT public.story_tasks_touch_updated_at()")),
+      asApiRole(client, "service_role", null, () => client.query("SELECT public.story_tasks_guard_columns()")),
     ).rejects.toMatchObject({ code: "42501" });
   });
 });

@@ -52,7 +52,7 @@ describe("pnpm db:apply --env supabase", () => {
     await byHand(
       "DROP INDEX public.story_tasks_status_idx",
       "DROP POLICY story_tasks_select_own ON public.story_tasks",
-      "CREATE FUNCTION public.append_story_task_event(task_id uuid, note text) RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+      "CREATE FUNCTION public.append_story_task_events(task_id uuid, note text) RETURNS integer LANGUAGE sql AS 'SELECT 1'",
       "CREATE POLICY story_tasks_leftover ON public.story_tasks FOR SELECT TO anon USING (true)",
       "GRANT TRUNCATE ON public.story_task_events TO service_role",
       "GRANT USAGE ON SEQUENCE public.story_task_events_seq_seq TO anon",
@@ -64,7 +64,7 @@ describe("pnpm db:apply --env supabase", () => {
       expect.arrayContaining([
         "add index:public.story_tasks_status_idx",
         "add policy:public.story_tasks.story_tasks_select_own",
-        "remove function:public.append_story_task_event(uuid,text)",
+        "remove function:public.append_story_task_events(uuid,text)",
         "remove policy:public.story_tasks.story_tasks_leftover",
         expect.stringMatching(/^set acl:\(table:public\.story_task_events\)\.service_role privileges: .*TRUNCATE.* -> \["INSERT","SELECT"\]$/),
         "- grant USAGE on sequence public.story_task_events_seq_seq to anon",
@@ -73,12 +73,12 @@ describe("pnpm db:apply --env supabase", () => {
 
     const repair = apply();
     expect(repair.stdout).toContain("Applied.");
-    expect(repair.stdout).toContain('DROP FUNCTION "public"."append_story_task_event"(uuid, text)');
+    expect(repair.stdout).toContain('DROP FUNCTION "public"."append_story_task_events"(uuid, text)');
     expect(drift().status).toBe(0);
     const client = await connect(project.url);
     try {
       expect(await readPrivileges(client)).toEqual(intendedPrivileges);
-      expect((await client.query("SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'append_story_task_event'")).rows[0].n).toBe(1);
+      expect((await client.query("SELECT count(*)::int AS n FROM pg_proc WHERE proname = 'append_story_task_events'")).rows[0].n).toBe(1);
     } finally {
       await client.end();
     }

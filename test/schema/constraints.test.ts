@@ -190,7 +190,7 @@ describe("foreign keys", () => {
 });
 
 describe("indexes", () => {
-  it("has the design's three indexes, the append-order one and requested_by's, with their column order and direction", async () => {
+  it("has the design's three indexes, the append-order one, requested_by's and retention's, with their column order and direction", async () => {
     const result = await client.query<{ name: string; columns: string[] }>(`
       SELECT i.relname AS name,
              array_agg(a.attname || CASE WHEN x.indoption[k.n - 1] & 1 = 1 THEN ' DESC' ELSE ' ASC' END ORDER BY k.n) AS columns
@@ -204,6 +204,7 @@ describe("indexes", () => {
     expect(result.rows).toEqual([
       { name: "story_task_events_task_id_created_at_idx", columns: ["task_id ASC", "created_at ASC"] },
       { name: "story_task_events_task_id_seq_idx", columns: ["task_id ASC", "seq ASC"] },
+      { name: "story_tasks_finished_at_idx", columns: ["finished_at ASC"] },
       { name: "story_tasks_requested_by_idx", columns: ["requested_by ASC"] },
       { name: "story_tasks_status_idx", columns: ["status ASC"] },
       { name: "story_tasks_story_id_created_at_idx", columns: ["story_id ASC", "created_at DESC"] },

@@ -43,14 +43,12 @@ const steps: Step[] = [
     },
   },
   {
-    name: "append_event_takes_a_source",
+    name: "append_events_takes_a_source",
     change(edit) {
-      edit("schema/sql/50_story_task_functions.sql", (sql) =>
-        sql.replace(/(CREATE FUNCTION public\.append_story_task_event\([\s\S]*?)\n\)\n {2}RETURNS/, "$1,\n  source text DEFAULT NULL\n)\n  RETURNS"),
-      );
+      edit("schema/sql/50_story_task_functions.sql", (sql) => sql.replace(/(CREATE FUNCTION public\.append_story_task_events\([\s\S]*?)\)(\s+RETURNS)/, "$1, source text DEFAULT NULL)$2"));
     },
     async check(db) {
-      const [signature, ...stale] = await overloads(db, "append_story_task_event");
+      const [signature, ...stale] = await overloads(db, "append_story_task_events");
       expect(stale).toEqual([]);
       expect(signature).toMatch(/, source text DEFAULT NULL::text$/);
     },
@@ -164,7 +162,7 @@ describe("schema evolution on a live database, step by step", () => {
       const deployed = run(deploy, [], db);
       expect(deployed.status, `${deploy}: ${deployed.stdout}${deployed.stderr}`).toBe(0);
       await step.check(db);
-      expect(await overloads(db, "append_story_task_event")).toHaveLength(1);
+      expect(await overloads(db, "append_story_task_events")).toHaveLength(1);
       const drift = run("db:drift", [], db);
       expect(drift.status, `${deploy} then db:drift: ${drift.stdout}`).toBe(0);
       await expectRepositoryWorks(db, step.name);

@@ -10,7 +10,11 @@ export interface Privilege {
 
 /** What schema/sql/30_row_level_security.sql and the functions' grants intend, whatever the platform's defaults. */
 export const intendedPrivileges: Privilege[] = [
-  { object: "function append_story_task_event", grantee: "service_role", privileges: ["EXECUTE"] },
+  { object: "function append_story_task_events", grantee: "service_role", privileges: ["EXECUTE"] },
+  { object: "function create_story_task", grantee: "service_role", privileges: ["EXECUTE"] },
+  { object: "function prune_finished_story_tasks", grantee: "service_role", privileges: ["EXECUTE"] },
+  { object: "function rescue_stale_story_tasks", grantee: "service_role", privileges: ["EXECUTE"] },
+  { object: "function story_task_status_machine", grantee: "service_role", privileges: ["EXECUTE"] },
   { object: "function update_story_task_status", grantee: "service_role", privileges: ["EXECUTE"] },
   { object: "table story_task_events", grantee: "authenticated", privileges: ["SELECT"] },
   { object: "table story_task_events", grantee: "service_role", privileges: ["INSERT", "SELECT"] },

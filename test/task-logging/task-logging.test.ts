@@ -49,7 +49,7 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
   it("a failure keeps the caller's message and the progress reached", async () => {
     const task = await logTaskStart(repo, { operation: "CREATE_SHOT_VIDEO" });
     await logTaskEvent(repo, task.id, { eventType: "progress", message: "Encoding", progressOverride: 35 });
-    const failed = await logTaskCompletion(repo, task.id, "failed", undefined, { message: "Video service refused the request [redacted]" });
+    const failed = await logTaskCompletion(repo, task.id, "failed", { message: "Video service refused the request [redacted]" });
     expect(failed).toMatchObject({ status: "failed", progress: 35 });
     expect((await repo.listEvents(task.id, { newestFirst: true, limit: 1 }))[0]).toMatchObject({ eventType: "error", message: "Video service refused the request [redacted]" });
   });

@@ -1,13 +1,20 @@
-import { type CreateStoryTaskInput, type StoryTaskRecord, mapCreateStoryTaskInputToInsert, mapStoryTaskRowToRecord } from "../../../generated/records.ts";
-import { createStoryTaskInputSchema } from "../../../generated/validators.ts";
+import { type CreateStoryTaskInput, type StoryTaskRecord, mapCreateStoryTaskEventInputToInsert, mapCreateStoryTaskInputToInsert, mapStoryTaskRowToRecord } from "../../../generated/records.ts";
+import { createStoryTaskEventInputSchema, createStoryTaskInputSchema } from "../../../generated/validators.ts";
 import type { StoryTasksClient } from "../client.ts";
-import { classifyStoryTaskError } from "../errors.ts";
+import { dataOf } from "../errors.ts";
+import type { CreateStoryTaskOptions } from "../interfaces.ts";
 import { validate } from "../validate.ts";
 
-/** INSERT INTO story_tasks ... RETURNING *, through PostgREST. */
-export async function createTask(client: StoryTasksClient, input: CreateStoryTaskInput): Promise<StoryTaskRecord> {
-  const valid = validate(createStoryTaskInputSchema, input);
-  const { data, error } = await client.from("story_tasks").insert(mapCreateStoryTaskInputToInsert(valid)).select().single();
-  if (error) throw classifyStoryTaskError(error);
-  return mapStoryTaskRowToRecord(data);
+/** public.create_story_task: the task, and its first event, in one transaction; a stored id comes back as it is. */
+export async function createTask(client: StoryTasksClient, input: CreateStoryTaskInput, options: CreateStoryTaskOptions = {}): Promise<StoryTaskRecord> {
+  const task = validate(createStoryTaskInputSchema, input);
+  const event = options.event === undefined ? undefined : validate(createStoryTaskEventInputSchema, options.event, "event");
+  const row = dataOf(
+    await client.rpc("create_story_task", {
+      task: mapCreateStoryTaskInputToInsert(task),
+      ...(event ? { start_event: mapCreateStoryTaskEventInputToInsert(event) } : {}),
+    }),
+    task.id ? { taskId: task.id } : {},
+  );
+  return mapStoryTaskRowToRecord(row);
 }
