@@ -2,7 +2,7 @@
 // the progress reporter's intervals run on faked timers, its requests over the real PostgREST.
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { type LocalStack, createNodeSupabaseClient } from "../../src/local-stack/index.ts";
+import type { LocalStack } from "../../src/local-stack/index.ts";
 import {
   StoryTaskForeignKeyError,
   StoryTaskTransitionError,
@@ -14,6 +14,7 @@ import {
 } from "../../src/repository/index.ts";
 import { createProgressReporter, logTaskCompletion, logTaskEvent, logTaskStart } from "../../src/task-logging/index.ts";
 import { type TestStack, insertStory, insertUser, stacks } from "../support/stacks.ts";
+import { interceptedRepository } from "../support/intercepted.ts";
 import { waitUntil } from "../support/wait.ts";
 
 describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
@@ -341,18 +342,19 @@ function faultInjectingRepository(stack: LocalStack) {
   const failing = { write: 0, read: 0 };
   const sent = { writes: 0, reads: 0 };
   let failed = 0;
-  const fetch: typeof globalThis.fetch = (input, init) => {
-    const kind = (init?.method ?? "GET") === "GET" ? "read" : "write";
+  const { repo, intercept } = interceptedRepository(stack);
+  intercept((forward, { method }) => {
+    const kind = method === "GET" ? "read" : "write";
     if (failing[kind] > 0) {
       failing[kind] -= 1;
       failed += 1;
       return Promise.reject(new TypeError("fetch failed"));
     }
     sent[kind === "read" ? "reads" : "writes"] += 1;
-    return stack.fetch(input, init);
-  };
+    return forward();
+  });
   return {
-    repo: createStoryTasksRepository(createNodeSupabaseClient(stack.url, stack.serviceRoleKey, { fetch, retry: false })),
+    repo,
     sent,
     /** Requests failed so far. */
     get failed() {
