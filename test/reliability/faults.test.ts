@@ -127,14 +127,22 @@ describe.each(stacks)("PostgREST stopped mid-burst on $name", ({ start }) => {
       // The stop did cut writes off: at least every write held until PostgREST was down.
       expect(cutOff).toBeGreaterThanOrEqual(stop.held(burst.length));
 
-      // While it is down, calls fail at once (within 5 s, without retries) with a connection error, and write nothing.
+      // While it is down, calls fail at once (one request each, no retries) with a connection error, and write nothing.
       const message = `written while down r${round}`;
       downWrites.push(message);
+      let requests = 0;
+      intercepted.intercept((forward) => {
+        requests += 1;
+        return forward();
+      });
       for (const call of [(): Promise<unknown> => repo.appendEvent(tasks[0]!.id, { eventType: "progress", message, progressOverride: 99 }), () => repo.getTask(tasks[0]!.id), () => repo.listEvents(tasks[0]!.id)]) {
-        const outcome = await settleWithin(call(), 5_000);
+        requests = 0;
+        const outcome = await settleWithin(call(), hangMs);
         expect(outcome.status).toBe("rejected");
         if (outcome.status === "rejected") expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTasksConnectionError);
+        expect(requests, "one request, not retried").toBe(1);
       }
+      intercepted.intercept(undefined);
 
       await stack.startPostgrest();
       await expectRepositoryWorks(repo, `after stop r${round}`);
