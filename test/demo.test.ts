@@ -1,9 +1,10 @@
 // `pnpm demo` (the README's first command) on the embedded default, then the `story-tasks` CLI
 // reading what it wrote; and both against a PostgreSQL server through DATABASE_URL.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../scripts/lib/atlas-cli.ts";
@@ -13,16 +14,81 @@ import { type TestDatabase, createEmptyDatabase } from "./support/databases.ts";
 
 const execFileAsync = promisify(execFile);
 
+/** This process's environment without the connection settings the scripts read, plus `env`. */
+const scriptEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...process.env, DATABASE_URL: "", SUPABASE_URL: "", SUPABASE_SERVICE_ROLE_KEY: "", ...env });
+
 /** Runs a package script asynchronously (a local stack in this process must keep serving). */
 async function script(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  const clean = { ...process.env, DATABASE_URL: "", SUPABASE_URL: "", SUPABASE_SERVICE_ROLE_KEY: "", ...env };
   try {
-    const { stdout, stderr } = await execFileAsync("pnpm", ["-s", name, ...args], { cwd: projectRoot, env: clean, timeout: 120_000 });
+    const { stdout, stderr } = await execFileAsync("pnpm", ["-s", name, ...args], { cwd: projectRoot, env: scriptEnv(env), timeout: 120_000 });
     return { status: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     return { status: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
   }
+}
+
+/** A package script left running, its stdout read line by line as it comes. */
+interface RunningScript {
+  /** Resolves with the first line after the last one matched that matches `pattern`; rejects if the script ends first or `deadlineMs` passes. */
+  line(pattern: RegExp, deadlineMs?: number): Promise<string>;
+  lines: string[];
+  /** The exit code. */
+  exited: Promise<number | null>;
+  /** Ends the script and what it started, if it still runs. */
+  stop(): void;
+}
+
+function startScript(name: string, args: string[], env: NodeJS.ProcessEnv): RunningScript {
+  // Its own process group, so that stop() reaches tsx and node under pnpm.
+  const child = spawn("pnpm", ["-s", name, ...args], { cwd: projectRoot, env: scriptEnv(env), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  let stderr = "";
+  let matched = 0;
+  let ended = false;
+  const waiters = new Set<() => void>();
+  const wake = () => waiters.forEach((waiter) => waiter());
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    lines.push(line);
+    wake();
+  });
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      ended = true;
+      wake();
+      resolve(code);
+    }),
+  );
+  return {
+    lines,
+    exited,
+    line(pattern, deadlineMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`no line matching ${pattern} within ${deadlineMs} ms`)), deadlineMs);
+        const finish = (failure?: Error, line?: string) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          if (failure) reject(new Error(`${failure.message}; stdout:\n${lines.join("\n")}\nstderr:\n${stderr}`));
+          else resolve(line!);
+        };
+        const check = () => {
+          const found = lines.findIndex((line, index) => index >= matched && pattern.test(line));
+          if (found >= 0) {
+            matched = found + 1;
+            finish(undefined, lines[found]);
+          } else if (ended) {
+            finish(new Error(`the script ended without a line matching ${pattern}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    stop() {
+      if (!ended && child.pid) process.kill(-child.pid, "SIGTERM");
+    },
+  };
 }
 
 describe("pnpm demo on the embedded default, read back with story-tasks", () => {
@@ -103,17 +169,25 @@ describe("pnpm demo and story-tasks against a PostgreSQL server", () => {
     expect(demo.stdout).toContain("CREATE_SHOT_IMAGES succeeded at 100%");
   });
 
-  it("story-tasks tail follows a running task until it ends, and cancel stops one", async () => {
+  it("story-tasks tail prints each event as it arrives, while the task runs, until it ends; cancel stops one", { timeout: 180_000 }, async () => {
     const repo = createStoryTasksRepository(stack.service);
     const task = await repo.createTask({ operation: "CREATE_SHOT_AUDIO", status: "running" });
-    const tail = script("story-tasks", ["tail", task.id, "--interval-ms", "100"], { DATABASE_URL: database.url });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    await repo.appendEvent(task.id, { eventType: "progress", message: "Voice 1 of 2", progressOverride: 50 });
-    await repo.appendEvent(task.id, { eventType: "progress", message: "Voice 2 of 2", progressOverride: 100 });
-    await repo.updateStatus(task.id, { status: "succeeded", event: { message: "Audio ready" } });
-    const followed = await tail;
-    expect(followed.status).toBe(0);
-    expect(followed.stdout).toMatch(/Voice 1 of 2[\s\S]*Voice 2 of 2[\s\S]*Audio ready[\s\S]*Task succeeded at 100%\./);
+    const tail = startScript("story-tasks", ["tail", task.id, "--interval-ms", "100"], { DATABASE_URL: database.url });
+    try {
+      // Each event is appended only once tail has printed the one before: the output is live, not one dump at the end.
+      await repo.appendEvent(task.id, { eventType: "progress", message: "Voice 1 of 2", progressOverride: 50 });
+      await tail.line(/Voice 1 of 2/);
+      await repo.appendEvent(task.id, { eventType: "progress", message: "Voice 2 of 2", progressOverride: 100 });
+      await tail.line(/Voice 2 of 2/);
+      expect((await repo.getTask(task.id)).status, "printed while the task still runs").toBe("running");
+      await repo.updateStatus(task.id, { status: "succeeded", event: { message: "Audio ready" } });
+      await tail.line(/Audio ready/);
+      await tail.line(/^Task succeeded at 100%\.$/);
+      expect(await tail.exited).toBe(0);
+    } finally {
+      tail.stop();
+    }
+    expect(tail.lines.join("\n")).toMatch(/Voice 1 of 2[\s\S]*Voice 2 of 2[\s\S]*Audio ready[\s\S]*Task succeeded at 100%\./);
 
     const queued = await repo.createTask({ operation: "CREATE_SHOT_AUDIO" });
     const cancelled = await script("story-tasks", ["cancel", queued.id, "--reason", "Story deleted"], { DATABASE_URL: database.url });

@@ -16,9 +16,14 @@ export async function guarded<T, Options extends LoggingOptions>(action: string,
   try {
     return await run();
   } catch (caught) {
-    const error = caught instanceof StoryTasksRepositoryError ? caught : new StoryTasksRepositoryError(`${action} failed: ${String(caught)}`, { cause: caught });
+    const error = asLoggingError(action, caught);
     if (!options?.onError) throw error;
     options.onError(error, action);
     return undefined as Logged<T, Options>;
   }
+}
+
+/** What a logging action hands on when it fails: the repository's typed error, or one wrapping anything else. */
+export function asLoggingError(action: string, caught: unknown): StoryTasksRepositoryError {
+  return caught instanceof StoryTasksRepositoryError ? caught : new StoryTasksRepositoryError(`${action} failed: ${String(caught)}`, { cause: caught });
 }

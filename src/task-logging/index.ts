@@ -4,9 +4,11 @@ import type { Json } from "../../generated/database.types.ts";
 import type { CreateStoryTaskEventInput, StoryTaskEventRecord, StoryTaskOperation, StoryTaskRecord } from "../../generated/records.ts";
 import type { StoryTasksRepository } from "../repository/interfaces.ts";
 import { type Logged, type LoggingOptions, guarded } from "./guard.ts";
+import type { TaskEnding } from "./task-endings.ts";
 
 export type { Logged, LoggingErrorHandler, LoggingOptions } from "./guard.ts";
 export { createProgressReporter, type ProgressReporter, type ProgressReporterOptions } from "./progress-reporter.ts";
+export type { TaskEnding } from "./task-endings.ts";
 
 export interface TaskStart {
   /** The task's id, chosen by the caller (e.g. the queue job's id): a redelivered job that starts it again gets the same task back. */
@@ -42,8 +44,6 @@ export function logTaskEvent<Options extends LoggingOptions = {}>(
 ): Promise<Logged<StoryTaskEventRecord, Options>> {
   return guarded("logTaskEvent", options, () => repo.appendEvent(taskId, event));
 }
-
-export type TaskEnding = "succeeded" | "failed" | "cancelled";
 
 export interface CompletionOptions extends LoggingOptions {
   /** The progress it ends at (a success ends at 100 whatever this says). */

@@ -12,6 +12,8 @@ import {
   classifyStoryTaskError,
   createStoryTasksRepository,
 } from "../../src/repository/index.ts";
+import type { LocalStack } from "../../src/local-stack/index.ts";
+import { type InterceptedRepository, type Intercept, interceptedRepository } from "../support/intercepted.ts";
 import { type TestStack, stacks, tableState } from "../support/stacks.ts";
 import {
   type PlannedWrite,
@@ -26,7 +28,6 @@ import {
   report,
   retryUntil,
   settleWithin,
-  sleep,
   verifyHistories,
 } from "./helpers.ts";
 
@@ -35,16 +36,54 @@ const hangMs = 20_000;
 
 const outcomeKey = (write: PlannedWrite) => (write.call.outcome.status === "rejected" ? describeError(write.call.outcome.reason).split(":")[0]! : write.call.outcome.status);
 
+/**
+ * Stops PostgREST in the middle of a burst of writes, always: the first `served` writes are sent
+ * as they come; when the last of them has its answer the stop begins, and the next `racing` are
+ * sent with it (served or cut off); the rest are held until PostgREST is down. Reads pass.
+ */
+function stopMidBurst(stack: LocalStack, served: number, racing: number) {
+  let writes = 0;
+  let begin!: (stop: { stopping: Promise<void> }) => void;
+  // Boxed: a promise resolved with a promise would wait for it, and the racing writes must not.
+  const stopBegun = new Promise<{ stopping: Promise<void> }>((resolve) => (begin = resolve));
+  const intercept: Intercept = async (forward, { method }) => {
+    if (method === "GET") return forward();
+    const index = ++writes;
+    if (index <= served) {
+      try {
+        return await forward();
+      } finally {
+        if (index === served) begin({ stopping: stack.stopPostgrest() });
+      }
+    }
+    const { stopping } = await stopBegun;
+    if (index > served + racing) await stopping;
+    return forward();
+  };
+  return {
+    intercept,
+    /** Writes that reached the intercept. */
+    get writes() {
+      return writes;
+    },
+    /** Writes held until PostgREST was down: each must fail. */
+    held: (total: number) => Math.max(0, total - served - racing),
+    stopped: () => stopBegun.then(({ stopping }) => stopping),
+  };
+}
+
 describe.each(stacks)("PostgREST stopped mid-burst on $name", ({ start }) => {
   let running: TestStack;
-  /** No retries: a read fails at once while PostgREST is down, rather than after 7 s. */
+  /** No retries (a read fails at once while PostgREST is down, rather than after 7 s); the faults go in through it. */
+  let intercepted: InterceptedRepository;
   let repo: StoryTasksRepository;
   /** The default client (supabase-js retries failed GETs up to 3 times, after 1, 2 and 4 s). */
   let retrying: StoryTasksRepository;
 
   beforeAll(async () => {
     running = await start("reliability_faults");
-    repo = createStoryTasksRepository(running.stack.client(running.stack.serviceRoleKey, { retry: false }));
+    intercepted = interceptedRepository(running.stack);
+    repo = intercepted.repo;
     retrying = createStoryTasksRepository(running.stack.service);
   });
   afterAll(async () => {
@@ -56,21 +95,21 @@ describe.each(stacks)("PostgREST stopped mid-burst on $name", ({ start }) => {
     const tasks = await createTasks(repo, 10);
     const writes: PlannedWrite[] = [];
     const downWrites: string[] = [];
-    let cutOff = 0;
 
     for (let round = 0; round < 3; round++) {
       // 100 writes, most appendEvent with a progress, some updateStatus; reads alongside.
       const burst = planWrites(`stop r${round}`, tasks, 100, { status: 0.1, plain: 0.1 }, 1000 + round);
       writes.push(...burst);
-      let resolved = 0;
-      let stopping: Promise<void> | undefined;
-      // Stop PostgREST once 30 writes have resolved: the rest are queued, in flight, or not yet sent.
-      const burstDone = fire(repo, burst, hangMs, (write) => {
-        if (write.call.outcome.status === "fulfilled" && ++resolved === 30) stopping = stack.stopPostgrest();
-      });
+      // PostgREST stops when the 30th write sent has its answer; 10 more race the stop, the other 60 wait until it is down.
+      const stop = stopMidBurst(stack, 30, 10);
+      intercepted.intercept(stop.intercept);
+      const burstDone = fire(repo, burst, hangMs);
       const reads = tasks.slice(0, 5).flatMap((task) => [settleWithin(repo.getTask(task.id), hangMs), settleWithin(repo.listEvents(task.id, { limit: 1000 }), hangMs)]);
       await burstDone;
-      await (stopping ?? stack.stopPostgrest());
+      intercepted.intercept(undefined);
+      expect(stop.writes, "every write of the burst was sent").toBe(burst.length);
+      await stop.stopped();
+      let cutOff = 0;
       for (const outcome of await Promise.all(reads)) {
         expect(outcome.status).not.toBe("hung");
         if (outcome.status === "rejected") expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTasksConnectionError);
@@ -85,37 +124,62 @@ describe.each(stacks)("PostgREST stopped mid-burst on $name", ({ start }) => {
         }
       }
       report(`${stack.kind} stop round ${round}:`, countBy(burst, outcomeKey));
+      // The stop did cut writes off: at least every write held until PostgREST was down.
+      expect(cutOff).toBeGreaterThanOrEqual(stop.held(burst.length));
 
-      // While it is down, calls fail at once (within 5 s, without retries) with a connection error, and write nothing.
+      // While it is down, calls fail at once (one request each, no retries) with a connection error, and write nothing.
       const message = `written while down r${round}`;
       downWrites.push(message);
+      let requests = 0;
+      intercepted.intercept((forward) => {
+        requests += 1;
+        return forward();
+      });
       for (const call of [(): Promise<unknown> => repo.appendEvent(tasks[0]!.id, { eventType: "progress", message, progressOverride: 99 }), () => repo.getTask(tasks[0]!.id), () => repo.listEvents(tasks[0]!.id)]) {
-        const outcome = await settleWithin(call(), 5_000);
+        requests = 0;
+        const outcome = await settleWithin(call(), hangMs);
         expect(outcome.status).toBe("rejected");
         if (outcome.status === "rejected") expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTasksConnectionError);
+        expect(requests, "one request, not retried").toBe(1);
       }
+      intercepted.intercept(undefined);
 
       await stack.startPostgrest();
       await expectRepositoryWorks(repo, `after stop r${round}`);
       await expectRepositoryWorks(retrying, `after stop r${round}, retrying client`);
     }
 
-    // The stops did cut writes off (each came when 30 of the round's 100 had resolved).
-    expect(cutOff).toBeGreaterThan(0);
     await verifyHistories(stack, tasks, writes.map((write) => write.call), { ambiguousFailures: true });
     const leaked = await stack.query<{ n: number }>("SELECT count(*)::int AS n FROM public.story_task_events WHERE message = ANY($1)", [downWrites]);
     expect(leaked.rows[0]?.n).toBe(0);
   });
 
   it("a read with supabase-js's retries outlasts a short PostgREST outage", async () => {
+    const { stack } = running;
     const task = await repo.createTask({ operation: "CREATE_STORY", status: "running" });
-    await running.stack.stopPostgrest();
-    const read = settleWithin(retrying.getTask(task.id), hangMs);
-    await sleep(300);
-    await running.stack.startPostgrest();
-    const outcome = await read;
+    // The outage always spans the first attempt and ends before the retry: the first attempt's
+    // failure restarts PostgREST, and the retry is held until it is up.
+    const outage = interceptedRepository(stack, { retry: true });
+    let attempts = 0;
+    let restarted: Promise<void> | undefined;
+    outage.intercept(async (forward) => {
+      attempts += 1;
+      if (attempts > 1) {
+        await restarted;
+        return forward();
+      }
+      try {
+        return await forward();
+      } finally {
+        restarted = stack.startPostgrest();
+      }
+    });
+    await stack.stopPostgrest();
+    const outcome = await settleWithin(outage.repo.getTask(task.id), hangMs);
+    await restarted;
     expect(outcome.status, outcome.status === "rejected" ? describeError(outcome.reason) : "").toBe("fulfilled");
     if (outcome.status === "fulfilled") expect(outcome.value).toEqual(task);
+    expect(attempts, "the first attempt failed and supabase-js retried").toBe(2);
   });
 });
 
@@ -125,26 +189,62 @@ const terminateSql = `
   FROM pg_stat_activity
   WHERE usename = 'authenticator' AND datname = current_database() AND pid <> pg_backend_pid()`;
 
+/** PostgREST's default db-pool, which the server stack keeps. */
+const postgrestPool = 10;
+
 const serverStack = stacks.find((candidate) => candidate.name === "PostgreSQL server");
 if (!serverStack) throw new Error("test/support/stacks.ts no longer has the PostgreSQL server stack these tests need");
 
+/**
+ * Terminates PostgREST's connections when the given answers of a burst arrive, holding each such
+ * answer until the termination is done, so that every kill lands while the burst is under way.
+ */
+function terminateMidBurst(stack: LocalStack, atAnswers: number[]) {
+  let sent = 0;
+  let answered = 0;
+  const kills: { inFlight: number; terminated: number; failure?: string }[] = [];
+  const intercept: Intercept = async (forward) => {
+    sent += 1;
+    try {
+      return await forward();
+    } finally {
+      answered += 1;
+      if (atAnswers.includes(answered)) {
+        const inFlight = sent - answered;
+        try {
+          const rows = (await stack.query<{ terminated: boolean }>(terminateSql)).rows;
+          kills.push({ inFlight, terminated: rows.filter((row) => row.terminated).length });
+        } catch (error) {
+          kills.push({ inFlight, terminated: 0, failure: describeError(error) });
+        }
+      }
+    }
+  };
+  return { intercept, kills };
+}
+
 describe(`database connections terminated on ${serverStack.name}`, () => {
   let running: TestStack;
+  let intercepted: InterceptedRepository;
   let repo: StoryTasksRepository;
 
   beforeAll(async () => {
     running = await serverStack.start("reliability_terminate");
-    repo = createStoryTasksRepository(running.stack.client(running.stack.serviceRoleKey, { retry: false }));
+    intercepted = interceptedRepository(running.stack);
+    repo = intercepted.repo;
   });
   afterAll(async () => {
     await running?.stop();
   });
 
-  /** PostgREST reconnects by itself: wait (bounded) until a write and a read go through again. */
+  /**
+   * PostgREST reconnects by itself: wait (bounded) until a write goes through, then reads on every
+   * connection of its pool at once, so that none still holds a terminated backend for the next call.
+   */
   async function recovered(label: string): Promise<void> {
     const { attempts, failures } = await retryUntil(async () => {
       const task = await repo.createTask({ operation: "CREATE_STORY" });
-      await repo.getTask(task.id);
+      await Promise.all(Array.from({ length: 2 * postgrestPool }, () => repo.getTask(task.id)));
     }, 15_000);
     report(`${label}: recovered after ${attempts} attempt(s)`, failures.length ? countBy(failures, (failure) => failure.split(":")[0]!) : "");
   }
@@ -159,12 +259,14 @@ describe(`database connections terminated on ${serverStack.name}`, () => {
       starts.push(...tasks);
       const burst = planWrites(`terminate r${round}`, tasks, 96, { status: 0.25, plain: 0.1 }, 2000 + round);
       writes.push(...burst);
-      const burstDone = fire(repo, burst, hangMs);
-      for (let kill = 0; kill < 3; kill++) {
-        await sleep(kill === 0 ? 10 : 25);
-        terminated += (await stack.query<{ terminated: boolean }>(terminateSql)).rows.filter((row) => row.terminated).length;
-      }
-      await burstDone;
+      // Three kills, when the 10th, 40th and 70th of the 96 answers arrive.
+      const kill = terminateMidBurst(stack, [10, 40, 70]);
+      intercepted.intercept(kill.intercept);
+      await fire(repo, burst, hangMs);
+      intercepted.intercept(undefined);
+      expect(kill.kills.map(({ failure }) => failure ?? "terminated"), "each kill ran").toEqual(["terminated", "terminated", "terminated"]);
+      for (const { inFlight } of kill.kills) expect(inFlight, "requests of the burst were in flight when the kill came").toBeGreaterThan(0);
+      terminated += kill.kills.reduce((sum, { terminated: count }) => sum + count, 0);
       for (const write of burst) {
         if (write.call.outcome.status === "rejected") expectRepositoryError(write.call.outcome.reason, write.call.message);
       }

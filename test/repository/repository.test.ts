@@ -104,6 +104,8 @@ describe.each(stacks)("story-task repository on $name", ({ start }) => {
       const otherStory = await insertStory(running.stack);
       const created = [];
       for (const operation of ["CREATE_CONSTITUTION", "CREATE_INTERACTIVE_SCRIPT", "CREATE_VISUAL_DESIGN"] as const) {
+        // "Newest" is created_at, whose clock moves in milliseconds on PGlite: let it move on between two tasks.
+        if (created.length > 0) await running.stack.query("SELECT pg_sleep(0.001)");
         created.push(await repo.createTask({ storyId, operation }));
       }
       await repo.createTask({ storyId: otherStory, operation: "CREATE_STORY" });

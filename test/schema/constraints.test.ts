@@ -81,29 +81,39 @@ describe("story_tasks.operation", () => {
 
 describe("story_tasks defaults", () => {
   it("fills every column a new task does not give", async () => {
-    const before = new Date(Date.now() - 1000);
-    const task = await insertTask(client);
-    expect(task.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(task).toMatchObject({
-      story_id: null,
-      status: "queued",
-      progress: 0,
-      payload: {},
-      requested_by: null,
-      display_fields: null,
-      started_at: null,
-      finished_at: null,
-    });
-    expect(task.created_at.getTime()).toBeGreaterThan(before.getTime());
-    expect(task.updated_at.getTime()).toBe(task.created_at.getTime());
+    await client.query("BEGIN");
+    try {
+      const task = await insertTask(client);
+      expect(task.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(task).toMatchObject({
+        story_id: null,
+        status: "queued",
+        progress: 0,
+        payload: {},
+        requested_by: null,
+        display_fields: null,
+        started_at: null,
+        finished_at: null,
+      });
+      // The inserting transaction's clock, compared in SQL at full precision (a Date keeps only milliseconds).
+      const stamps = await client.query("SELECT created_at = now() AS created_now, updated_at = created_at AS updated_as_created FROM public.story_tasks WHERE id = $1", [task.id]);
+      expect(stamps.rows[0]).toEqual({ created_now: true, updated_as_created: true });
+    } finally {
+      await client.query("COMMIT");
+    }
   });
 
   it("keeps updated_at current on every update", async () => {
     const task = await insertTask(client);
-    await client.query("UPDATE public.story_tasks SET display_fields = $2 WHERE id = $1", [task.id, JSON.stringify({ title: "Shots" })]);
-    const updated = await readTask(client, task.id);
-    expect(updated?.updated_at.getTime()).toBeGreaterThan(task.updated_at.getTime());
-    expect(updated?.created_at.getTime()).toBe(task.created_at.getTime());
+    const inserted = await client.query("SELECT created_at::text AS created, updated_at::text AS updated FROM public.story_tasks WHERE id = $1", [task.id]);
+    // The update's transaction starts on a clock that has moved on; timestamps are compared in SQL, to the microsecond.
+    await client.query("SELECT pg_sleep(0.001)");
+    const updated = await client.query(
+      `UPDATE public.story_tasks SET display_fields = $2 WHERE id = $1
+       RETURNING updated_at = now() AS current, updated_at > $3::timestamptz AS moved_on, created_at = $4::timestamptz AS created_kept`,
+      [task.id, JSON.stringify({ title: "Shots" }), inserted.rows[0].updated, inserted.rows[0].created],
+    );
+    expect(updated.rows[0]).toEqual({ current: true, moved_on: true, created_kept: true });
   });
 });
 
@@ -135,9 +145,14 @@ describe("story_task_events", () => {
     const task = await insertTask(client);
     await client.query("BEGIN");
     const events = [];
-    for (let i = 0; i < 5; i++) events.push(await insertEvent(client, task.id, { message: `event ${i}` }));
+    for (let i = 0; i < 5; i++) {
+      events.push(await insertEvent(client, task.id, { message: `event ${i}` }));
+      await client.query("SELECT pg_sleep(0.001)");
+    }
     await client.query("COMMIT");
-    expect(new Set(events.map((event) => event.created_at.getTime())).size).toBe(1); // one now() for the transaction
+    // One now() for the transaction, though the clock moved on between the inserts; counted in SQL, to the microsecond.
+    const stamps = await client.query("SELECT count(DISTINCT created_at)::int AS n FROM public.story_task_events WHERE task_id = $1", [task.id]);
+    expect(stamps.rows[0].n).toBe(1);
     const seqs = events.map((event) => BigInt(event.seq));
     expect([...seqs].sort((a, b) => (a < b ? -1 : 1))).toEqual(seqs);
     expect(new Set(seqs).size).toBe(5);

@@ -31,6 +31,17 @@ async function setStatus(id: string, status: string, progress?: number): Promise
   return result.rows[0]!;
 }
 
+/** started_at and finished_at as PostgreSQL holds them, to the microsecond (a Date keeps only milliseconds), and their order. */
+async function exactTimes(id: string): Promise<{ started_at: string | null; finished_at: string | null; in_order: boolean | null }> {
+  const result = await client.query("SELECT started_at::text, finished_at::text, finished_at >= started_at AS in_order FROM public.story_tasks WHERE id = $1", [id]);
+  return result.rows[0];
+}
+
+/** Lets the clock move on, so a timestamp the next statement rewrote would differ from the one before. */
+async function letClockMove(): Promise<void> {
+  await client.query("SELECT pg_sleep(0.001)");
+}
+
 async function taskIn(status: Status): Promise<TaskRow> {
   const task = await insertTask(client, { progress: 0 });
   let row = task;
@@ -41,13 +52,16 @@ async function taskIn(status: Status): Promise<TaskRow> {
 describe("status transitions", () => {
   it.each(pairs.filter((pair) => pair.ok))("allows $from -> $to", async ({ from, to }) => {
     const before = await taskIn(from);
+    const timesBefore = await exactTimes(before.id);
+    await letClockMove();
     const after = await setStatus(before.id, to);
+    const timesAfter = await exactTimes(before.id);
     expect(after.status).toBe(to);
     expect(after.finished_at !== null).toBe(terminal.includes(to));
     if (to === "running") expect(after.started_at).not.toBeNull();
-    if (from === "running") expect(after.started_at?.getTime()).toBe(before.started_at?.getTime());
+    if (from === "running") expect(timesAfter.started_at).toBe(timesBefore.started_at);
     if (to === "succeeded") expect(after.progress).toBe(100);
-    if (after.started_at && after.finished_at) expect(after.finished_at.getTime()).toBeGreaterThanOrEqual(after.started_at.getTime());
+    if (after.started_at && after.finished_at) expect(timesAfter.in_order).toBe(true);
   });
 
   it.each(pairs.filter((pair) => !pair.ok))("refuses $from -> $to with ST001, leaving the row unchanged", async ({ from, to }) => {
@@ -94,13 +108,15 @@ describe("a new task", () => {
 describe("progress and timestamps while running", () => {
   it("lets a running task's progress move, and keeps started_at and finished_at out of clients' hands", async () => {
     const task = await taskIn("running");
+    const timesBefore = await exactTimes(task.id);
+    await letClockMove();
     const forged = new Date("2000-01-01T00:00:00Z");
     const moved = await client.query<TaskRow>(
       "UPDATE public.story_tasks SET progress = 70, started_at = $2, finished_at = $2 WHERE id = $1 RETURNING *",
       [task.id, forged],
     );
     expect(moved.rows[0]).toMatchObject({ progress: 70, status: "running", finished_at: null });
-    expect(moved.rows[0]?.started_at?.getTime()).toBe(task.started_at?.getTime());
+    expect((await exactTimes(task.id)).started_at).toBe(timesBefore.started_at);
   });
 
   it("ends a succeeded task at progress 100 whatever the update said", async () => {
