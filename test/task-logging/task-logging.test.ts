@@ -304,7 +304,7 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
     it("aborts its signal when a poll finds the task ended, saying which status, and surfaces a failed poll", async () => {
       const task = await logTaskStart(repo, { operation: "CREATE_SHOT_AUDIO" });
       const reporter = createProgressReporter(repo, task.id, { pollCancelMs: 1_000 });
-      await logTaskCompletion(repo, task.id, "failed", undefined, { message: "Stopped from the UI" });
+      await logTaskCompletion(repo, task.id, "failed", { message: "Stopped from the UI" });
       await vi.advanceTimersByTimeAsync(999);
       expect(reporter.signal.aborted).toBe(false);
       await vi.advanceTimersByTimeAsync(1);
