@@ -7,16 +7,18 @@ import { constants, loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BenchStack, defaultServerUrl, serverAnswers, startBenchStack } from "./bench-stack.ts";
+import { type BatchAppendsResult, batchAppendsTables, benchBatchAppends } from "./batch-appends.ts";
 import { type ConcurrentAppendsScenario, benchConcurrentAppends, concurrentAppendsTables } from "./concurrent-appends.ts";
 import { type Environment, describeEnvironment, environmentTables } from "./environment.ts";
 import { type ListPlanResult, benchListPlan, listPlanTables } from "./list-plan.ts";
 import { type OperationsResult, benchOperations, operationsTables } from "./operations.ts";
 import { type ProgressReporterResult, benchProgressReporter, progressReporterTables } from "./progress-reporter.ts";
+import { type PruneResult, benchPrune, pruneTables } from "./prune.ts";
 import { round } from "./stats.ts";
 import { type Table, renderTable } from "./table.ts";
 import { type ToolTimesResult, benchToolTimes, toolTimesTables } from "./tool-times.ts";
 
-const sectionNames = ["operations", "concurrent-appends", "progress-reporter", "list-plan", "tool-times"] as const;
+const sectionNames = ["operations", "batch-appends", "concurrent-appends", "progress-reporter", "prune", "list-plan", "tool-times"] as const;
 type SectionName = (typeof sectionNames)[number];
 
 const usage = `usage: pnpm bench [--server [URL]] [--quick] [--only SECTION,...] [--out FILE]
@@ -70,6 +72,8 @@ function workload(quick: boolean) {
   return quick
     ? {
         operations: { warmup: 6, calls: 60, clientCostCalls: 300 },
+        batchAppends: { events: 2_000, batchSizes: [100, 1000] },
+        prune: { tasks: 1_000, eventsPerTask: 2, batchSize: 1000 },
         concurrent: { writers: 8, appendsPerWriter: 10 },
         reporter: { reportsPerSecond: 1000, seconds: 1 },
         listPlan: { sizes: [100_000], explainRuns: 3, listCalls: 20 },
@@ -77,6 +81,8 @@ function workload(quick: boolean) {
       }
     : {
         operations: { warmup: 30, calls: 600, clientCostCalls: 2000 },
+        batchAppends: { events: 50_000, batchSizes: [100, 1000] },
+        prune: { tasks: 10_000, eventsPerTask: 2, batchSize: 1000 },
         concurrent: { writers: 8, appendsPerWriter: 100 },
         reporter: { reportsPerSecond: 1000, seconds: 5 },
         listPlan: { sizes: [100_000, 1_000_000], explainRuns: 5, listCalls: 100 },
@@ -97,6 +103,8 @@ interface Results {
   environment?: Environment;
   sectionSeconds: Record<string, number>;
   operations?: OperationsResult;
+  batchAppends?: BatchAppendsResult[];
+  prune?: PruneResult;
   concurrentAppends?: ConcurrentAppendsScenario[];
   progressReporter?: ProgressReporterResult;
   listPlan?: ListPlanResult;
@@ -128,6 +136,15 @@ function targets(results: Results): NonNullable<Results["targets"]> {
       met: step.check.indexScan && step.check.noSort,
       detail: step.check.plan,
     });
+  }
+  for (const batch of results.batchAppends ?? []) {
+    if (results.stackKind === "postgres") {
+      rows.push({ target: `appendEvents in batches of ${batch.batchSize}: at least 10,000 events/s (server)`, met: batch.repository.eventsPerSecond >= 10_000, detail: `${batch.repository.eventsPerSecond} events/s` });
+    }
+    rows.push({ target: `appendEvents in batches of ${batch.batchSize}: at least half the multi-row INSERT's rate`, met: batch.ratio >= 0.5 && batch.allStored, detail: `x${batch.ratio} (${batch.repository.eventsPerSecond} vs ${batch.sql.eventsPerSecond} events/s)` });
+  }
+  if (results.prune) {
+    rows.push({ target: "pruneFinishedTasks: every old task gone, running ones kept", met: results.prune.pruned.tasks === results.prune.tasks && results.prune.runningTasksKept, detail: `${results.prune.pruned.tasks} tasks in ${results.prune.pruned.batches} batches, longest ${results.prune.longestStatementMs} ms` });
   }
   for (const scenario of results.concurrentAppends ?? []) {
     rows.push({
@@ -204,6 +221,10 @@ async function main(argv: string[]): Promise<number> {
       results.operations = await section("operations", () => benchOperations(stack, load.operations));
       print(operationsTables(results.operations));
     }
+    if (options.only.has("batch-appends")) {
+      results.batchAppends = await section("batch appends", () => benchBatchAppends(stack, load.batchAppends));
+      print(batchAppendsTables(results.batchAppends, stack.sql.description));
+    }
     if (options.only.has("concurrent-appends")) {
       results.concurrentAppends = await section("concurrent appends", () => benchConcurrentAppends(stack, load.concurrent));
       print(concurrentAppendsTables(results.concurrentAppends));
@@ -211,6 +232,10 @@ async function main(argv: string[]): Promise<number> {
     if (options.only.has("progress-reporter")) {
       results.progressReporter = await section("progress reporter", () => benchProgressReporter(stack, load.reporter));
       print(progressReporterTables(results.progressReporter));
+    }
+    if (options.only.has("prune")) {
+      results.prune = await section("prune", () => benchPrune(stack, load.prune));
+      print(pruneTables(results.prune));
     }
     if (options.only.has("list-plan")) {
       results.listPlan = await section("list plan", () => benchListPlan(stack, load.listPlan));

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { type CreateStoryTaskEventInput, type StoryTaskEventRecord, mapCreateStoryTaskEventInputToInsert, mapStoryTaskEventRowToRecord } from "../../../generated/records.ts";
 import { createStoryTaskEventInputSchema } from "../../../generated/validators.ts";
@@ -23,11 +24,14 @@ const batchSchema = z
     });
   });
 
+/** The rpc's row for an event; one without an id gets one here, which spares the function a pass over the batch. */
+const toRow = (event: CreateStoryTaskEventInput) => mapCreateStoryTaskEventInputToInsert(event.id === undefined ? { ...event, id: randomUUID() } : event);
+
 /** public.append_story_task_events: the events in the order given, and the task's progress, in one transaction. */
 export async function appendEvents(client: StoryTasksClient, taskId: string, events: CreateStoryTaskEventInput[]): Promise<StoryTaskEventRecord[]> {
   const id = validate(uuid(), taskId, "taskId");
   const valid = validate(batchSchema, events, "events");
-  const rows = dataOf(await client.rpc("append_story_task_events", { task_id: id, events: valid.map(mapCreateStoryTaskEventInputToInsert) }), { taskId: id });
+  const rows = dataOf(await client.rpc("append_story_task_events", { task_id: id, events: valid.map(toRow) }), { taskId: id });
   return rows.map(mapStoryTaskEventRowToRecord);
 }
 
@@ -35,6 +39,6 @@ export async function appendEvents(client: StoryTasksClient, taskId: string, eve
 export async function appendEvent(client: StoryTasksClient, taskId: string, event: CreateStoryTaskEventInput): Promise<StoryTaskEventRecord> {
   const id = validate(uuid(), taskId, "taskId");
   const valid = validate(createStoryTaskEventInputSchema, event);
-  const rows = dataOf(await client.rpc("append_story_task_events", { task_id: id, events: [mapCreateStoryTaskEventInputToInsert(valid)] }), { taskId: id });
+  const rows = dataOf(await client.rpc("append_story_task_events", { task_id: id, events: [toRow(valid)] }), { taskId: id });
   return mapStoryTaskEventRowToRecord(rows[0]!);
 }

@@ -37,17 +37,20 @@ CREATE OR REPLACE FUNCTION public.append_story_task_events(task_id uuid, events 
 AS $function$
 #variable_conflict use_variable
 DECLARE
-  batch jsonb;
+  batch jsonb := events;
+  appended public.story_task_events[];
   highest integer;
   conflict record;
 BEGIN
   IF jsonb_typeof(events) IS DISTINCT FROM 'array' OR jsonb_array_length(events) NOT BETWEEN 1 AND 1000 THEN
     RAISE EXCEPTION 'events must be an array of 1 to 1000 events' USING ERRCODE = '22023';
   END IF;
-  -- Each event gets its id now, so that every statement below sees the same batch.
-  SELECT jsonb_agg(CASE WHEN e.value ->> 'id' IS NULL THEN e.value || jsonb_build_object('id', gen_random_uuid()) ELSE e.value END ORDER BY e.position)
-  INTO batch
-  FROM jsonb_array_elements(events) WITH ORDINALITY AS e(value, position);
+  -- Each event needs its id before the statements below, which must all see the same batch.
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(events) AS e(value) WHERE e.value ->> 'id' IS NULL) THEN
+    SELECT jsonb_agg(CASE WHEN e.value ->> 'id' IS NULL THEN e.value || jsonb_build_object('id', gen_random_uuid()) ELSE e.value END ORDER BY e.position)
+    INTO batch
+    FROM jsonb_array_elements(events) WITH ORDINALITY AS e(value, position);
+  END IF;
 
   IF EXISTS (SELECT 1 FROM jsonb_to_recordset(batch) AS e(progress_override integer) WHERE e.progress_override IS NOT NULL) THEN
     -- Lock the task before the inserts: their foreign-key checks take KEY SHARE locks, and two
@@ -66,10 +69,21 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM public.story_task_events AS stored WHERE stored.id = g.id)
     ORDER BY g.position
     ON CONFLICT (id) DO NOTHING
-    RETURNING s.progress_override
+    RETURNING s.*
   )
-  SELECT max(i.progress_override) INTO highest FROM inserted AS i;
+  SELECT array_agg(i ORDER BY i.seq), max(i.progress_override) INTO appended, highest FROM inserted AS i;
 
+  IF highest IS NOT NULL THEN
+    UPDATE public.story_tasks AS t SET progress = highest WHERE t.id = task_id AND t.progress < highest;
+  END IF;
+
+  -- Every event new: they are stored in the order given, which their seq keeps.
+  IF cardinality(appended) = jsonb_array_length(batch) THEN
+    RETURN QUERY SELECT * FROM unnest(appended);
+    RETURN;
+  END IF;
+
+  -- Some were stored before (a retried call): each the same event, or a conflict.
   SELECT g.id, concat_ws(',',
       CASE WHEN s.task_id IS DISTINCT FROM task_id THEN 'task_id' END,
       CASE WHEN s.event_type IS DISTINCT FROM g.event_type THEN 'event_type' END,
@@ -84,10 +98,6 @@ BEGIN
   IF FOUND THEN
     RAISE EXCEPTION 'story task event % exists with another %', conflict.id, replace(conflict.fields, ',', ', ')
       USING ERRCODE = 'ST409', DETAIL = format('id=%s fields=%s', conflict.id, conflict.fields);
-  END IF;
-
-  IF highest IS NOT NULL THEN
-    UPDATE public.story_tasks AS t SET progress = highest WHERE t.id = task_id AND t.progress < highest;
   END IF;
 
   RETURN QUERY
