@@ -54,57 +54,58 @@ describe("generated value lists", () => {
   });
 });
 
-/** Inserts a task as the input would be inserted; resolves to the database's refusal, if any. */
-async function databaseVerdict(sql: string, params: unknown[]): Promise<"accepted" | "refused"> {
+/** Inserts a row as the input would be inserted: "accepted", or the SQLSTATE (and constraint) the database refused it with. */
+async function databaseVerdict(sql: string, params: unknown[]): Promise<string> {
   await client.query("BEGIN");
   try {
     await client.query(sql, params);
     return "accepted";
-  } catch {
-    return "refused";
+  } catch (error) {
+    const { code, constraint } = error as { code?: string; constraint?: string };
+    if (!code) throw error;
+    return constraint ? `${code} ${constraint}` : code;
   } finally {
     await client.query("ROLLBACK");
   }
 }
 
 describe("generated validators apply the database's rules", () => {
-  const taskCases: [string, Record<string, unknown>, string | undefined][] = [
-    ["a minimal task", { operation: "CREATE_SHOT_IMAGES" }, undefined],
-    ["an unknown operation", { operation: "CREATE_POEM" }, "operation"],
-    ["an unknown status", { operation: "CREATE_SHOT_IMAGES", status: "paused" }, "status"],
-    ["progress 101", { operation: "CREATE_SHOT_IMAGES", progress: 101 }, "progress"],
-    ["progress -1", { operation: "CREATE_SHOT_IMAGES", progress: -1 }, "progress"],
-    ["progress 100", { operation: "CREATE_SHOT_IMAGES", progress: 100 }, undefined],
-    ["a malformed story id", { operation: "CREATE_SHOT_IMAGES", storyId: "story-1" }, "storyId"],
-    ["a payload string with NUL", { operation: "CREATE_SHOT_IMAGES", payload: { note: "a\u0000b" } }, "payload"],
-    ["a nested unicode payload", { operation: "CREATE_SHOT_IMAGES", payload: { title: "Ünïcödé 🐉", shots: [1, { n: null }] } }, undefined],
+  // The field the validator names, and how the database refuses the same row.
+  const taskCases: [string, Record<string, unknown>, string | undefined, string][] = [
+    ["a minimal task", { operation: "CREATE_SHOT_IMAGES" }, undefined, "accepted"],
+    ["an unknown operation", { operation: "CREATE_POEM" }, "operation", "23514 story_tasks_operation_check"],
+    ["an unknown status", { operation: "CREATE_SHOT_IMAGES", status: "paused" }, "status", "23514 story_tasks_status_check"],
+    ["progress 101", { operation: "CREATE_SHOT_IMAGES", progress: 101 }, "progress", "23514 story_tasks_progress_check"],
+    ["progress -1", { operation: "CREATE_SHOT_IMAGES", progress: -1 }, "progress", "23514 story_tasks_progress_check"],
+    ["progress 100", { operation: "CREATE_SHOT_IMAGES", progress: 100 }, undefined, "accepted"],
+    ["a malformed story id", { operation: "CREATE_SHOT_IMAGES", storyId: "story-1" }, "storyId", "22P02"],
+    ["a payload string with NUL", { operation: "CREATE_SHOT_IMAGES", payload: { note: "a\u0000b" } }, "payload", "22P05"],
+    ["a nested unicode payload", { operation: "CREATE_SHOT_IMAGES", payload: { title: "Ünïcödé 🐉", shots: [1, { n: null }] } }, undefined, "accepted"],
   ];
-  it.each(taskCases)("%s: validator and database agree", async (_, input, failingField) => {
+  it.each(taskCases)("%s: validator and database agree", async (_, input, failingField, refusal) => {
     const parsed = createStoryTaskInputSchema.safeParse(input);
     const verdict = await databaseVerdict(
       "INSERT INTO public.story_tasks (operation, status, progress, story_id, payload) VALUES ($1, coalesce($2, 'queued'), coalesce($3, 0), $4, coalesce($5::jsonb, '{}'))",
       [input.operation, input.status ?? null, input.progress ?? null, input.storyId ?? null, input.payload === undefined ? null : JSON.stringify(input.payload)],
     );
+    expect(verdict).toBe(refusal);
     if (failingField === undefined) {
       expect(parsed.success).toBe(true);
-      expect(verdict).toBe("accepted");
     } else {
       expect(parsed.success).toBe(false);
       expect(parsed.error?.issues.map((issue) => issue.path[0])).toContain(failingField);
-      // The story id is refused by the foreign key too; everything else by the column's own rule.
-      expect(verdict).toBe("refused");
     }
   });
 
-  const eventCases: [string, Record<string, unknown>, string | undefined][] = [
-    ["an info event", { eventType: "info", message: "started" }, undefined],
-    ["an empty message", { eventType: "info", message: "" }, "message"],
-    ["a message with NUL", { eventType: "info", message: "a\u0000b" }, "message"],
-    ["an unknown event type", { eventType: "debug", message: "x" }, "eventType"],
-    ["progress_override 101", { eventType: "progress", message: "x", progressOverride: 101 }, "progressOverride"],
-    ["progress_override 0", { eventType: "progress", message: "x", progressOverride: 0 }, undefined],
+  const eventCases: [string, Record<string, unknown>, string | undefined, string][] = [
+    ["an info event", { eventType: "info", message: "started" }, undefined, "accepted"],
+    ["an empty message", { eventType: "info", message: "" }, "message", "23514 story_task_events_message_check"],
+    ["a message with NUL", { eventType: "info", message: "a\u0000b" }, "message", "22021"],
+    ["an unknown event type", { eventType: "debug", message: "x" }, "eventType", "23514 story_task_events_event_type_check"],
+    ["progress_override 101", { eventType: "progress", message: "x", progressOverride: 101 }, "progressOverride", "23514 story_task_events_progress_override_check"],
+    ["progress_override 0", { eventType: "progress", message: "x", progressOverride: 0 }, undefined, "accepted"],
   ];
-  it.each(eventCases)("%s: validator and database agree", async (_, input, failingField) => {
+  it.each(eventCases)("%s: validator and database agree", async (_, input, failingField, refusal) => {
     const task = await client.query<{ id: string }>("INSERT INTO public.story_tasks (operation) VALUES ('CREATE_SHOT_IMAGES') RETURNING id");
     const parsed = createStoryTaskEventInputSchema.safeParse(input);
     const verdict = await databaseVerdict(
@@ -112,7 +113,7 @@ describe("generated validators apply the database's rules", () => {
       [task.rows[0]!.id, input.eventType, input.message, input.progressOverride ?? null],
     );
     expect(parsed.success).toBe(failingField === undefined);
-    expect(verdict).toBe(failingField === undefined ? "accepted" : "refused");
+    expect(verdict).toBe(refusal);
     if (failingField) expect(parsed.error?.issues[0]?.path).toEqual([failingField]);
   });
 
