@@ -53,7 +53,7 @@ describe("the packed package", () => {
   beforeAll(async () => {
     workspace = mkdtempSync(path.join(tmpdir(), "story-tasks-consumer-"));
     database = await createEmptyDatabase("package");
-    stack = await startLocalStack({ databaseUrl: database.url });
+    stack = await startLocalStack({ databaseUrl: database.url, migrate: true });
   });
   afterAll(async () => {
     await stack?.stop();
