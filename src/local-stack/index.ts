@@ -35,7 +35,7 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
-  kind: Backend["kind"];
+  kind: "postgres" | "pglite";
   /** The Supabase-shaped base URL (`<url>/rest/v1/...`) that supabase-js, in any process, takes. */
   url: string;
   serviceRoleKey: string;

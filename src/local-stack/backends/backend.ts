@@ -1,7 +1,5 @@
 // What the local stack needs from a database backend: a URI for PostgREST, superuser SQL for
 // tests, and a way to stop. One module per backend implements it (postgres-server.ts, pglite.ts).
-import type { QueryResult } from "pg";
-
 export interface Backend {
   kind: "postgres" | "pglite";
   /** The libpq connection URI PostgREST logs in with (as Supabase's `authenticator`). */
@@ -17,7 +15,7 @@ export interface Backend {
 }
 
 /** A script of several statements (no parameters) gives one result per statement: keep the last's rows. */
-export function resultRows<Row>(result: QueryResult | QueryResult[]): Row[] {
+export function resultRows<Row>(result: { rows: unknown[] } | { rows: unknown[] }[]): Row[] {
   const last = Array.isArray(result) ? result[result.length - 1] : result;
   return (last?.rows ?? []) as Row[];
 }
