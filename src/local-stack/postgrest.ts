@@ -103,7 +103,8 @@ function onEndingSignal(signal: NodeJS.Signals): void {
 }
 let hooksInstalled = false;
 
-function get(socketPath: string, timeoutMs: number): Promise<number> {
+/** The status PostgREST answers `GET /` with: 200 once its schema cache is loaded. */
+function rootStatus(socketPath: string, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const request = http.get({ socketPath, path: "/", timeout: timeoutMs }, (response) => {
       response.resume();
@@ -210,7 +211,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
       throw new Error(`PostgREST ${exitStatus} before it was ready (${options.socketPath}):\n${output.trim()}`);
     }
     try {
-      const status = await get(options.socketPath, 1_000);
+      const status = await rootStatus(options.socketPath, 1_000);
       if (status === 200) return server;
       lastProblem = `GET / answered ${status}`;
     } catch (error) {
