@@ -79,7 +79,7 @@ export async function startBenchStack(serverUrl: string | undefined): Promise<Be
       await recreateDatabase(created);
       cleanups.push(() => dropDatabase(created));
     }
-    const stack = await startLocalStack(databaseUrl ? { databaseUrl } : {});
+    const stack = await startLocalStack(databaseUrl ? { databaseUrl, migrate: true } : {});
     cleanups.push(() => stack.stop());
 
     let sql: SqlBaseline;

@@ -86,7 +86,7 @@ function workload(quick: boolean) {
         concurrent: { writers: 8, appendsPerWriter: 100 },
         reporter: { reportsPerSecond: 1000, seconds: 5 },
         listPlan: { sizes: [100_000, 1_000_000], explainRuns: 5, listCalls: 100 },
-        toolRuns: 3,
+        toolRuns: 5,
       };
 }
 

@@ -1,5 +1,6 @@
 // `pnpm codegen`: regenerates generated/ from the schema.
-//   1. builds the database from supabase/migrations/ in an embedded PGlite (or reads --db-url);
+//   1. builds the database from supabase/migrations/ in an embedded PGlite, cached in .tools/
+//      until a migration changes (or reads --db-url);
 //   2. writes generated/database.types.ts with Supabase's type generator (or, with
 //      --via-supabase-cli, with `supabase gen types typescript`, which needs Docker);
 //   3. reads that file (ts-morph) and the CHECK constraints (catalog), and writes
@@ -8,14 +9,25 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { projectRoot } from "./lib/atlas-cli.ts";
 import type { Queryable } from "./lib/catalog.ts";
-import { type ColumnFacts, readColumnFacts } from "./lib/codegen/catalog-rules.ts";
-import { generateDatabaseTypes, generateDatabaseTypesViaSupabaseCli } from "./lib/codegen/database-types.ts";
-import { type TableBinding, emitRecords, emitValidators, generatedHeader } from "./lib/codegen/emit.ts";
-import { type PropertyShape, type TableShape, readTableShapes } from "./lib/codegen/table-shapes.ts";
-import { openEmbeddedDatabase } from "./lib/embedded-database.ts";
+import type { ColumnFacts } from "./lib/codegen/catalog-rules.ts";
+import type { TableBinding } from "./lib/codegen/emit.ts";
+import type { PropertyShape, TableShape } from "./lib/codegen/table-shapes.ts";
+import { openMigratedDatabase } from "./lib/embedded-database.ts";
+
+// The generators (ts-morph, TypeScript, Supabase's type generator) take 0.8 s to load: loaded
+// while the database opens, not before.
+async function loadGenerators() {
+  const [catalogRules, databaseTypes, emit, tableShapes] = await Promise.all([
+    import("./lib/codegen/catalog-rules.ts"),
+    import("./lib/codegen/database-types.ts"),
+    import("./lib/codegen/emit.ts"),
+    import("./lib/codegen/table-shapes.ts"),
+  ]);
+  return { ...catalogRules, ...databaseTypes, ...emit, ...tableShapes };
+}
+type Generators = Awaited<ReturnType<typeof loadGenerators>>;
 
 // A caller may give the id (so that a retried call is recognised as the same); the database owns the rest.
 const bindings: TableBinding[] = [
@@ -32,7 +44,11 @@ function inColumnOrder(shape: TableShape, columns: ColumnFacts[]): TableShape {
   return { row: sort(shape.row), insert: sort(shape.insert) };
 }
 
-async function generate(db: Queryable, viaSupabaseCliUrl: string | undefined): Promise<Map<string, string>> {
+async function generate(
+  { readColumnFacts, generateDatabaseTypes, generateDatabaseTypesViaSupabaseCli, readTableShapes, emitRecords, emitValidators, generatedHeader }: Generators,
+  db: Queryable,
+  viaSupabaseCliUrl: string | undefined,
+): Promise<Map<string, string>> {
   const databaseTypes = viaSupabaseCliUrl ? generateDatabaseTypesViaSupabaseCli(viaSupabaseCliUrl) : await generateDatabaseTypes(db);
   const shapes = readTableShapes(databaseTypes, bindings.map((binding) => binding.table));
   const models = [];
@@ -50,6 +66,7 @@ async function generate(db: Queryable, viaSupabaseCliUrl: string | undefined): P
 async function withDatabase<T>(dbUrl: string | undefined, use: (db: Queryable) => Promise<T>): Promise<T> {
   if (dbUrl) {
     // A pool: the type generator's introspection runs its queries concurrently.
+    const { default: pg } = await import("pg");
     const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
     try {
       return await use(pool);
@@ -57,9 +74,9 @@ async function withDatabase<T>(dbUrl: string | undefined, use: (db: Queryable) =
       await pool.end();
     }
   }
-  const embedded = await openEmbeddedDatabase();
+  const embedded = await openMigratedDatabase();
   try {
-    return await use(embedded);
+    return await use(embedded.db);
   } finally {
     await embedded.close();
   }
@@ -86,7 +103,8 @@ async function main(): Promise<number> {
     console.error("--via-supabase-cli needs --db-url: the Supabase CLI reads a running database.");
     return 2;
   }
-  const files = await withDatabase(dbUrl, (db) => generate(db, values["via-supabase-cli"] ? dbUrl : undefined));
+  const generators = loadGenerators();
+  const files = await withDatabase(dbUrl, async (db) => generate(await generators, db, values["via-supabase-cli"] ? dbUrl : undefined));
   if (values.check) {
     const stale = [...files].filter(([name, content]) => readCurrent(name) !== content).map(([name]) => `generated/${name}`);
     if (stale.length > 0) {

@@ -2,14 +2,18 @@
 // real PostgREST, no server, no configuration), creates a story and runs a CREATE_SHOT_IMAGES
 // task over a dozen scenelets through the task-logging helpers, with a live progress bar, then
 // prints the event timeline and the task's final record.
-// DATABASE_URL or SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY run the same against that instead;
-// --data-dir DIR keeps the embedded database, so `story-tasks --data-dir DIR show <id>` can read it.
+// DATABASE_URL or SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY run the same against that instead
+// (--migrate applies supabase/migrations/ to a DATABASE_URL that lacks them); --data-dir DIR
+// keeps the embedded database, so `story-tasks --data-dir DIR show <id>` can read it.
 import { parseArgs } from "node:util";
 import { connect } from "../src/cli/connect.ts";
+import { MissingOptionalPackageError, MissingSchemaError } from "../src/local-stack/index.ts";
 import { duration, progressBar, table } from "../src/cli/format.ts";
 import { createProgressReporter, logTaskCompletion, logTaskEvent, logTaskStart } from "../src/task-logging/index.ts";
 
-const { values } = parseArgs({ options: { "data-dir": { type: "string" }, "step-ms": { type: "string", default: "40" } } });
+const { values } = parseArgs({
+  options: { "data-dir": { type: "string" }, migrate: { type: "boolean", default: false }, "step-ms": { type: "string", default: "40" } },
+});
 const stepMs = Number(values["step-ms"]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,7 +34,12 @@ const scenelets = [
 const stepsPerShot = 20;
 
 const started = performance.now();
-const connection = await connect({ dataDir: values["data-dir"], inMemoryAllowed: true });
+const connection = await connect({ dataDir: values["data-dir"], inMemoryAllowed: true, migrate: values.migrate }).catch((error: unknown) => {
+  // What the user can fix gets its one sentence, not a stack trace.
+  if (!(error instanceof MissingSchemaError || error instanceof MissingOptionalPackageError)) throw error;
+  console.error(`demo: ${error.message}`);
+  process.exit(2);
+});
 try {
   console.log(`Using ${connection.description}`);
   const { repo, client } = connection;

@@ -155,7 +155,7 @@ describe("pnpm demo and story-tasks against a PostgreSQL server", () => {
 
   beforeAll(async () => {
     database = await createEmptyDatabase("demo_server");
-    stack = await startLocalStack({ databaseUrl: database.url });
+    stack = await startLocalStack({ databaseUrl: database.url, migrate: true });
   });
   afterAll(async () => {
     await stack?.stop();

@@ -21,7 +21,15 @@ export class ConnectionUsageError extends Error {
   override name = "ConnectionUsageError";
 }
 
-export async function connect(options: { dataDir?: string | undefined; inMemoryAllowed: boolean }): Promise<Connection> {
+export interface ConnectOptions {
+  dataDir?: string | undefined;
+  /** Whether memory will do (the demo) or the caller must say where the tasks are (the CLI). */
+  inMemoryAllowed: boolean;
+  /** With DATABASE_URL: apply the migrations it lacks (`--migrate`); never by default. */
+  migrate?: boolean | undefined;
+}
+
+export async function connect(options: ConnectOptions): Promise<Connection> {
   const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY, DATABASE_URL } = process.env;
   if (SUPABASE_URL || SUPABASE_SERVICE_ROLE_KEY) {
     if (!SUPABASE_URL || !SUPABASE_SERVICE_ROLE_KEY) throw new ConnectionUsageError("set both SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY");
@@ -31,7 +39,7 @@ export async function connect(options: { dataDir?: string | undefined; inMemoryA
   if (!DATABASE_URL && !options.dataDir && !options.inMemoryAllowed) {
     throw new ConnectionUsageError("say where the tasks are: --data-dir DIR, DATABASE_URL, or SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY");
   }
-  const stack = DATABASE_URL ? await startLocalStack({ databaseUrl: DATABASE_URL }) : await startLocalStack(options.dataDir ? { dataDir: options.dataDir } : {});
+  const stack = await startLocalStack(DATABASE_URL ? { databaseUrl: DATABASE_URL, migrate: options.migrate } : { dataDir: options.dataDir });
   const where = DATABASE_URL
     ? `PostgreSQL at ${redactUrl(DATABASE_URL)}`
     : `embedded PGlite ${options.dataDir ? `in ${options.dataDir}` : "in memory"}`;

@@ -9,6 +9,7 @@ import {
   StoryTasksConnectionError,
   type StoryTasksRepository,
 } from "../repository/index.ts";
+import { MissingOptionalPackageError, MissingSchemaError } from "../local-stack/index.ts";
 import { ConnectionUsageError, connect } from "./connect.ts";
 import { ago, duration, table } from "./format.ts";
 
@@ -23,16 +24,18 @@ commands:
 where the tasks are (one of):
   --data-dir DIR                       an embedded database (as written by \`pnpm demo --data-dir DIR\`)
   DATABASE_URL=postgres://...          a PostgreSQL with the story-task schema
+    [--migrate]                        ... or apply supabase/migrations/ to it first
   SUPABASE_URL=... SUPABASE_SERVICE_ROLE_KEY=...   a Supabase project
 
 options:
   --json                               machine-readable output
   -h, --help                           this text
 
-exit codes: 0 ok, 1 unexpected failure, 2 usage or invalid input, 3 not found,
-            4 refused by the status machine, 5 cannot reach the database`;
+exit codes: 0 ok, 1 unexpected failure, 2 usage or invalid input (or a database without
+            the schema), 3 not found, 4 refused by the status machine, 5 cannot reach the
+            database, 6 a package the local stack needs is not installed`;
 
-const exitCodes = { ok: 0, failure: 1, usage: 2, notFound: 3, refused: 4, connection: 5 } as const;
+const exitCodes = { ok: 0, failure: 1, usage: 2, notFound: 3, refused: 4, connection: 5, missingPackage: 6 } as const;
 
 class UsageError extends Error {}
 
@@ -125,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         "data-dir": { type: "string" },
+        migrate: { type: "boolean", default: false },
         story: { type: "string" },
         limit: { type: "string" },
         reason: { type: "string" },
@@ -150,9 +154,14 @@ async function main(argv: string[]): Promise<number> {
   }
   let connection;
   try {
-    connection = await connect({ dataDir: values["data-dir"], inMemoryAllowed: false });
+    connection = await connect({ dataDir: values["data-dir"], inMemoryAllowed: false, migrate: values.migrate });
   } catch (error) {
-    const code = error instanceof ConnectionUsageError ? exitCodes.usage : exitCodes.connection;
+    const code =
+      error instanceof ConnectionUsageError || error instanceof MissingSchemaError
+        ? exitCodes.usage
+        : error instanceof MissingOptionalPackageError
+          ? exitCodes.missingPackage
+          : exitCodes.connection;
     console.error(`story-tasks: ${error instanceof Error ? error.message : String(error)}`);
     return code;
   }

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PGlite } from "@electric-sql/pglite";
-import pg from "pg";
+import { loadOptionalPackages } from "./optional-packages.ts";
 
 /** supabase/migrations/, found from this file so that it does not depend on the working directory. */
 export const defaultMigrationsDir = fileURLToPath(new URL("../../supabase/migrations/", import.meta.url));
@@ -49,7 +49,8 @@ export async function applyMigrations(db: PGlite | string, options: ApplyMigrati
     );
   }
 
-  const client = new pg.Client({ connectionString: db });
+  const { pg } = await loadOptionalPackages("Migrating a PostgreSQL database", { pg: () => import("pg") });
+  const client = new pg.default.Client({ connectionString: db });
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [lockKey]);

