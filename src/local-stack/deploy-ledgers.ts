@@ -1,7 +1,11 @@
 // The deploy paths that apply supabase/migrations/ each record what they applied in their own
 // table. They cannot be mixed on one database: a path that finds another's ledger would re-run
 // migrations that are already applied. So each path checks first, and says which one to use.
-import type pg from "pg";
+
+/** A pg client or pool: what the checks read the catalog through. */
+interface SqlSession {
+  query<Row>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+}
 
 export type DeployLedger = "supabase" | "atlas" | "local-stack";
 
@@ -13,7 +17,7 @@ export const deployLedgers: Record<DeployLedger, { table: string; command: strin
 };
 
 /** The ledgers `client`'s database holds. */
-export async function findDeployLedgers(client: Pick<pg.ClientBase, "query">): Promise<DeployLedger[]> {
+export async function findDeployLedgers(client: SqlSession): Promise<DeployLedger[]> {
   const entries = Object.entries(deployLedgers) as [DeployLedger, { table: string }][];
   const result = await client.query<{ found: boolean[] }>("SELECT array_agg(to_regclass(name) IS NOT NULL ORDER BY ordinality) AS found FROM unnest($1::text[]) WITH ORDINALITY AS name", [
     entries.map(([, ledger]) => ledger.table),
@@ -29,7 +33,7 @@ export class DeployLedgerConflictError extends Error {
  * Throws, in one sentence, when the database is deployed by another path than `own` (null: a
  * path that keeps no ledger, such as `pnpm db:apply`, which a ledgered database must not get).
  */
-export async function requireDeployPath(client: Pick<pg.ClientBase, "query">, own: DeployLedger | null, attempted: string): Promise<void> {
+export async function requireDeployPath(client: SqlSession, own: DeployLedger | null, attempted: string): Promise<void> {
   const others = (await findDeployLedgers(client)).filter((ledger) => ledger !== own);
   if (others.length === 0) return;
   const ledger = deployLedgers[others[0]!];

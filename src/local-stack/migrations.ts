@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PGlite } from "@electric-sql/pglite";
+import { requireDeployPath } from "./deploy-ledgers.ts";
 import { loadOptionalPackages } from "./optional-packages.ts";
 
 /** supabase/migrations/, found from this file so that it does not depend on the working directory. */
@@ -54,6 +55,7 @@ export async function applyMigrations(db: PGlite | string, options: ApplyMigrati
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [lockKey]);
+    await requireDeployPath(client, "local-stack", "the local stack's `--migrate`");
     await client.query(createRecordSql);
     const done = (await client.query<{ version: string }>(selectAppliedSql)).rows.map((row) => row.version);
     return await applyPending(done, options, async (file, sql) => {

@@ -199,7 +199,7 @@ if (!serverStack) throw new Error("test/support/stacks.ts no longer has the Post
  * Terminates PostgREST's connections when the given answers of a burst arrive, holding each such
  * answer until the termination is done, so that every kill lands while the burst is under way.
  */
-function terminateMidBurst(stack: LocalStack, atAnswers: number[]) {
+function terminateMidBurst(running: TestStack, atAnswers: number[]) {
   let sent = 0;
   let answered = 0;
   const kills: { inFlight: number; terminated: number; failure?: string }[] = [];
@@ -212,7 +212,7 @@ function terminateMidBurst(stack: LocalStack, atAnswers: number[]) {
       if (atAnswers.includes(answered)) {
         const inFlight = sent - answered;
         try {
-          const rows = (await stack.query<{ terminated: boolean }>(terminateSql)).rows;
+          const rows = (await running.admin<{ terminated: boolean }>(terminateSql)).rows;
           kills.push({ inFlight, terminated: rows.filter((row) => row.terminated).length });
         } catch (error) {
           kills.push({ inFlight, terminated: 0, failure: describeError(error) });
@@ -260,7 +260,7 @@ describe(`database connections terminated on ${serverStack.name}`, () => {
       const burst = planWrites(`terminate r${round}`, tasks, 96, { status: 0.25, plain: 0.1 }, 2000 + round);
       writes.push(...burst);
       // Three kills, when the 10th, 40th and 70th of the 96 answers arrive.
-      const kill = terminateMidBurst(stack, [10, 40, 70]);
+      const kill = terminateMidBurst(running, [10, 40, 70]);
       intercepted.intercept(kill.intercept);
       await fire(repo, burst, hangMs);
       intercepted.intercept(undefined);
@@ -296,25 +296,25 @@ describe(`database connections terminated on ${serverStack.name}`, () => {
           (error: unknown) => describeError(error),
         );
       await retryUntil(async () => {
-        const rows = await stack.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE $1 AND wait_event = 'PgSleep'", [`%${marker}%`]);
+        const rows = await running.admin("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE $1 AND wait_event = 'PgSleep'", [`%${marker}%`]);
         if (rows.rows.length === 0) throw new Error("the lock is not held yet");
       }, 10_000, 10);
       const pending = settleWithin(call(), hangMs);
       const waiting = await retryUntil(async () => {
-        const rows = await stack.query<{ pid: number }>(
+        const rows = await running.admin<{ pid: number }>(
           "SELECT pid FROM pg_stat_activity WHERE usename = 'authenticator' AND datname = current_database() AND wait_event_type = 'Lock'",
         );
         if (rows.rows.length === 0) throw new Error("the call is not waiting for the lock yet");
         return rows.rows;
       }, 10_000, 10);
-      await stack.query("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", [waiting.value.map((row) => row.pid)]);
+      await running.admin("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", [waiting.value.map((row) => row.pid)]);
       const outcome = await pending;
       expect(outcome.status, label).toBe("rejected");
       if (outcome.status === "rejected") {
         report(`${label}, backend terminated while waiting: ${describeError(outcome.reason)}`);
         expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTasksConnectionError);
       }
-      await stack.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE $1 AND pid <> pg_backend_pid()", [`%${marker}%`]);
+      await running.admin("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE $1 AND pid <> pg_backend_pid()", [`%${marker}%`]);
       expect(await holder).toMatch(/57014|cancel/);
       expect(await tableState(stack), label).toEqual(before);
       await recovered(label);
@@ -331,7 +331,7 @@ describe(`database connections terminated on ${serverStack.name}`, () => {
     for (let attempt = 0; attempt < 3; attempt++) {
       await recovered(`idle termination ${attempt}`);
       await Promise.all(Array.from({ length: 10 }, () => repo.getTask(task.id)));
-      await stack.query(terminateSql);
+      await running.admin(terminateSql);
       for (const outcome of await Promise.all(Array.from({ length: 3 }, (_, i) => settleWithin(repo.appendEvent(task.id, { eventType: "info", message: `after idle termination ${attempt}.${i}` }), hangMs)))) {
         expect(outcome.status).not.toBe("hung");
         if (outcome.status === "rejected" && !(outcome.reason instanceof StoryTasksConnectionError)) failures.push(describeError(outcome.reason));

@@ -186,7 +186,7 @@ describe.each(stacks)("workers on $name", ({ start }) => {
       const live = await Promise.all(Array.from({ length: 50 }, () => repo.createTask({ operation: "CREATE_SHOT_IMAGES", status: "running" })));
       await Promise.all(stale.slice(0, 25).map((task) => repo.appendEvent(task.id, { eventType: "info", message: "last words" })));
       // Silent for an hour: the clock the triggers keep is set back, as a superuser can.
-      await running.stack.query(`
+      await running.admin(`
         SET LOCAL session_replication_role = replica;
         UPDATE public.story_tasks SET updated_at = now() - interval '1 hour', started_at = now() - interval '2 hours' WHERE id = ANY('{${stale.map((task) => task.id).join(",")}}'::uuid[]);
         UPDATE public.story_task_events SET created_at = now() - interval '1 hour' WHERE task_id = ANY('{${stale.map((task) => task.id).join(",")}}'::uuid[]);`);
@@ -217,7 +217,7 @@ describe.each(stacks)("workers on $name", ({ start }) => {
     it("deletes 10,000 finished tasks and their events in batches, and leaves running and recent tasks alone", { timeout: 120_000 }, async () => {
       const keep = [await repo.createTask({ operation: "CREATE_STORY", status: "running" }), await logTaskStart(repo, { operation: "CREATE_STORY" })];
       await logTaskCompletion(repo, keep[1]!.id, "succeeded");
-      await running.stack.query(`
+      await running.admin(`
         SET LOCAL session_replication_role = replica;
         WITH old AS (
           INSERT INTO public.story_tasks (operation, status, progress, started_at, finished_at)

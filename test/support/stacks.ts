@@ -1,29 +1,46 @@
 // The stacks every repository test runs against, unchanged: a PostgreSQL server and the
 // embedded PGlite, each behind a real PostgREST, reached through supabase-js.
 import { type LocalStack, startLocalStack } from "../../src/local-stack/index.ts";
-import { createEmptyDatabase } from "./databases.ts";
+import pg from "pg";
+import { createSupabaseProject } from "./supabase-project.ts";
 
 export interface TestStack {
   stack: LocalStack;
+  /**
+   * SQL as the server's superuser, for what a test does that no deploy role may (switch the
+   * triggers off to set a clock back, terminate PostgREST's backends). On PGlite, stack.query.
+   */
+  admin<Row>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
   stop(): Promise<void>;
 }
 
 export const stacks: { name: string; start(label: string): Promise<TestStack> }[] = [
   {
+    // A Supabase-shaped database (test/support/supabase-project.ts), migrated by the local stack
+    // as the deploy role, which stack.query connects as too.
     name: "PostgreSQL server",
     async start(label) {
-      const database = await createEmptyDatabase(label);
+      const project = await createSupabaseProject(label);
+      const admin = new pg.Pool({ connectionString: project.adminUrl, max: 2 });
+      admin.on("error", () => undefined);
       try {
-        const stack = await startLocalStack({ databaseUrl: database.url, migrate: true });
+        const stack = await startLocalStack({ databaseUrl: project.url, migrate: true });
         return {
           stack,
+          admin: async <Row>(sql: string, params?: unknown[]) => {
+            const result = await admin.query(sql, params);
+            const last = Array.isArray(result) ? result.at(-1) : result;
+            return { rows: (last?.rows ?? []) as Row[] };
+          },
           async stop() {
             await stack.stop();
-            await database.drop();
+            await admin.end();
+            await project.drop();
           },
         };
       } catch (error) {
-        await database.drop();
+        await admin.end();
+        await project.drop();
         throw error;
       }
     },
@@ -32,7 +49,7 @@ export const stacks: { name: string; start(label: string): Promise<TestStack> }[
     name: "embedded PGlite",
     async start() {
       const stack = await startLocalStack();
-      return { stack, stop: () => stack.stop() };
+      return { stack, admin: (sql, params) => stack.query(sql, params), stop: () => stack.stop() };
     },
   },
 ];
