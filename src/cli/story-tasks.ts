@@ -6,7 +6,7 @@ import {
   StoryTaskNotFoundError,
   StoryTaskTransitionError,
   StoryTaskValidationError,
-  StoryTasksConnectionError,
+  StoryTaskConnectionError,
   type StoryTasksRepository,
 } from "../repository/index.ts";
 import { MissingOptionalPackageError, MissingSchemaError } from "../local-stack/index.ts";
@@ -116,7 +116,7 @@ function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || error instanceof ConnectionUsageError || error instanceof StoryTaskValidationError) return exitCodes.usage;
   if (error instanceof StoryTaskNotFoundError) return exitCodes.notFound;
   if (error instanceof StoryTaskTransitionError) return exitCodes.refused;
-  if (error instanceof StoryTasksConnectionError) return exitCodes.connection;
+  if (error instanceof StoryTaskConnectionError) return exitCodes.connection;
   return exitCodes.failure;
 }
 

@@ -14,8 +14,8 @@ interface ErrorOptions {
 }
 
 /** Base class: anything the story-task repository could not do. */
-export class StoryTasksRepositoryError extends Error {
-  override name = "StoryTasksRepositoryError";
+export class StoryTaskError extends Error {
+  override name = "StoryTaskError";
   /** The PostgREST / PostgreSQL error code, when there was one (e.g. "23503", "PGRST116"). */
   readonly code: string | undefined;
   /** The HTTP status of the response, when one came back. */
@@ -41,7 +41,7 @@ export interface StoryTaskFieldIssue {
 }
 
 /** Input that breaks the schema's rules. Thrown before any request when the validators catch it. */
-export class StoryTaskValidationError extends StoryTasksRepositoryError {
+export class StoryTaskValidationError extends StoryTaskError {
   override name = "StoryTaskValidationError";
   readonly issues: StoryTaskFieldIssue[];
 
@@ -51,7 +51,7 @@ export class StoryTaskValidationError extends StoryTasksRepositoryError {
   }
 }
 
-export class StoryTaskNotFoundError extends StoryTasksRepositoryError {
+export class StoryTaskNotFoundError extends StoryTaskError {
   override name = "StoryTaskNotFoundError";
   readonly taskId: string;
 
@@ -64,7 +64,7 @@ export class StoryTaskNotFoundError extends StoryTasksRepositoryError {
 /** What a foreign key points at: the story, the requesting user, or the task of an event. */
 export type StoryTaskReference = "story" | "requestingUser" | "task";
 
-export class StoryTaskForeignKeyError extends StoryTasksRepositoryError {
+export class StoryTaskForeignKeyError extends StoryTaskError {
   override name = "StoryTaskForeignKeyError";
   readonly reference: StoryTaskReference;
   /** The input field that holds the reference: storyId, requestedBy or taskId. */
@@ -80,7 +80,7 @@ export class StoryTaskForeignKeyError extends StoryTasksRepositoryError {
 const referenceNames: Record<StoryTaskReference, string> = { story: "story", requestingUser: "requesting user", task: "task" };
 
 /** A status change (or progress change) the status machine refuses; `from` is the status the task is in. */
-export class StoryTaskTransitionError extends StoryTasksRepositoryError {
+export class StoryTaskTransitionError extends StoryTaskError {
   override name = "StoryTaskTransitionError";
   readonly from: StoryTaskStatus | null;
   readonly to: StoryTaskStatus;
@@ -93,7 +93,7 @@ export class StoryTaskTransitionError extends StoryTasksRepositoryError {
 }
 
 /** A task or event id that is stored already with other content: a retry must send the same. */
-export class StoryTaskConflictError extends StoryTasksRepositoryError {
+export class StoryTaskConflictError extends StoryTaskError {
   override name = "StoryTaskConflictError";
   /** The id of the stored task or event. */
   readonly id: string;
@@ -108,8 +108,8 @@ export class StoryTaskConflictError extends StoryTasksRepositoryError {
 }
 
 /** The database or PostgREST could not be reached, lost its connection, or timed out: retry. */
-export class StoryTasksConnectionError extends StoryTasksRepositoryError {
-  override name = "StoryTasksConnectionError";
+export class StoryTaskConnectionError extends StoryTaskError {
+  override name = "StoryTaskConnectionError";
 
   constructor(message: string, options: ErrorOptions = {}) {
     super(message, { ...options, retryable: true });
@@ -117,8 +117,8 @@ export class StoryTasksConnectionError extends StoryTasksRepositoryError {
 }
 
 /** The key was refused (401/403), or its role may not do this (42501). */
-export class StoryTasksAuthorizationError extends StoryTasksRepositoryError {
-  override name = "StoryTasksAuthorizationError";
+export class StoryTaskAuthorizationError extends StoryTaskError {
+  override name = "StoryTaskAuthorizationError";
 
   constructor(message: string, options: ErrorOptions = {}) {
     super(message, { ...options, retryable: false });
@@ -158,7 +158,7 @@ const retryableCodes = new Set(["40001", "40P01", "57014"]);
  * no response (a failed or timed-out fetch), 5xx without a PostgREST body, PGRST000-003, 08xxx
  * and 57P01-03 -> connection; anything else -> the base class (retryable for 40001, 40P01, 57014).
  */
-export function classifyStoryTaskError(error: PostgrestError, context: ErrorContext = {}): StoryTasksRepositoryError {
+export function classifyStoryTaskError(error: PostgrestError, context: ErrorContext = {}): StoryTaskError {
   const httpStatus = context.httpStatus;
   const code = error.code ?? "";
   const options = { cause: error, code: error.code || undefined, httpStatus };
@@ -204,10 +204,10 @@ export function classifyStoryTaskError(error: PostgrestError, context: ErrorCont
       return new StoryTaskConflictError(id, fields, options);
     }
     case "42501":
-      return new StoryTasksAuthorizationError(`Story task request not allowed: ${error.message}`, options);
+      return new StoryTaskAuthorizationError(`Story task request not allowed: ${error.message}`, options);
   }
   if (httpStatus === 401 || httpStatus === 403 || /^PGRST30\d$/.test(code)) {
-    return new StoryTasksAuthorizationError(`Story task request not allowed (HTTP ${httpStatus ?? "?"}): ${error.message || "the key was refused"}`, options);
+    return new StoryTaskAuthorizationError(`Story task request not allowed (HTTP ${httpStatus ?? "?"}): ${error.message || "the key was refused"}`, options);
   }
   // No response at all (supabase-js reports a failed or aborted fetch with HTTP status 0); a 5xx
   // from something in front of PostgREST, without a PostgreSQL code; PostgREST without its
@@ -220,9 +220,9 @@ export function classifyStoryTaskError(error: PostgrestError, context: ErrorCont
     (!code && !error.message) ||
     (!code && httpStatus === undefined && /fetch failed|ECONNREFUSED|socket|network|AbortError|TimeoutError/i.test(`${error.message} ${error.details}`))
   ) {
-    return new StoryTasksConnectionError(`Story task storage unreachable: ${error.message || `HTTP ${httpStatus}`}`, options);
+    return new StoryTaskConnectionError(`Story task storage unreachable: ${error.message || `HTTP ${httpStatus}`}`, options);
   }
-  return new StoryTasksRepositoryError(`Story task request failed${code ? ` (${code})` : ""}: ${error.message}`, { ...options, retryable: retryableCodes.has(code) });
+  return new StoryTaskError(`Story task request failed${code ? ` (${code})` : ""}: ${error.message}`, { ...options, retryable: retryableCodes.has(code) });
 }
 
 /** A PostgREST response as supabase-js returns it. */
@@ -237,3 +237,17 @@ export function dataOf<T>(response: PostgrestResponse<T>, context: Omit<ErrorCon
   if (response.error) throw classifyStoryTaskError(response.error, { ...context, httpStatus: response.status });
   return response.data as T;
 }
+
+// The names these errors had before one naming scheme; the same classes, so `instanceof` holds.
+/** @deprecated Renamed {@link StoryTaskError}. */
+export const StoryTasksRepositoryError = StoryTaskError;
+/** @deprecated Renamed {@link StoryTaskError}. */
+export type StoryTasksRepositoryError = StoryTaskError;
+/** @deprecated Renamed {@link StoryTaskConnectionError}. */
+export const StoryTasksConnectionError = StoryTaskConnectionError;
+/** @deprecated Renamed {@link StoryTaskConnectionError}. */
+export type StoryTasksConnectionError = StoryTaskConnectionError;
+/** @deprecated Renamed {@link StoryTaskAuthorizationError}. */
+export const StoryTasksAuthorizationError = StoryTaskAuthorizationError;
+/** @deprecated Renamed {@link StoryTaskAuthorizationError}. */
+export type StoryTasksAuthorizationError = StoryTaskAuthorizationError;

@@ -1,8 +1,8 @@
 // How every logging helper fails: by throwing the typed error, or through `onError`.
-import { StoryTasksRepositoryError } from "../repository/errors.ts";
+import { StoryTaskError } from "../repository/errors.ts";
 
 /** Called instead of throwing, so that a CLI job keeps running when logging fails. */
-export type LoggingErrorHandler = (error: StoryTasksRepositoryError, action: string) => void;
+export type LoggingErrorHandler = (error: StoryTaskError, action: string) => void;
 
 export interface LoggingOptions {
   onError?: LoggingErrorHandler | undefined;
@@ -24,6 +24,6 @@ export async function guarded<T, Options extends LoggingOptions>(action: string,
 }
 
 /** What a logging action hands on when it fails: the repository's typed error, or one wrapping anything else. */
-export function asLoggingError(action: string, caught: unknown): StoryTasksRepositoryError {
-  return caught instanceof StoryTasksRepositoryError ? caught : new StoryTasksRepositoryError(`${action} failed: ${String(caught)}`, { cause: caught });
+export function asLoggingError(action: string, caught: unknown): StoryTaskError {
+  return caught instanceof StoryTaskError ? caught : new StoryTaskError(`${action} failed: ${String(caught)}`, { cause: caught });
 }

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { Json } from "../../generated/database.types.ts";
 import { storyTaskEventFields } from "../../generated/validators.ts";
-import { StoryTaskTransitionError, type StoryTasksRepositoryError } from "../repository/errors.ts";
+import { StoryTaskTransitionError, type StoryTaskError } from "../repository/errors.ts";
 import type { StoryTasksRepository } from "../repository/interfaces.ts";
 import { validate } from "../repository/validate.ts";
 import { integerBetween, uuid } from "../validation/rules.ts";
@@ -87,7 +87,7 @@ export function createProgressReporter(repo: StoryTasksRepository, taskId: strin
   }
 
   // Hands a failure to onError, or keeps it for the next report/flush/close; never lets it escape as a rejection.
-  function surface(error: StoryTasksRepositoryError, action: string): void {
+  function surface(error: StoryTaskError, action: string): void {
     if (!options.onError) return keepFailure(error);
     try {
       const returned: unknown = options.onError(error, action);

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PostgrestError } from "@supabase/supabase-js";
 import {
-  StoryTasksConnectionError,
-  StoryTasksRepositoryError,
+  StoryTaskConnectionError,
+  StoryTaskError,
   type StoryTasksRepository,
   classifyStoryTaskError,
   createStoryTasksRepository,
@@ -90,7 +90,7 @@ describe.each(stacks)("PostgREST stopped mid-burst on $name", ({ start }) => {
     await running?.stop();
   });
 
-  it("every call settles with a result or a StoryTasksConnectionError, the repository recovers, nothing is half written", async () => {
+  it("every call settles with a result or a StoryTaskConnectionError, the repository recovers, nothing is half written", async () => {
     const { stack } = running;
     const tasks = await createTasks(repo, 10);
     const writes: PlannedWrite[] = [];
@@ -112,14 +112,14 @@ describe.each(stacks)("PostgREST stopped mid-burst on $name", ({ start }) => {
       let cutOff = 0;
       for (const outcome of await Promise.all(reads)) {
         expect(outcome.status).not.toBe("hung");
-        if (outcome.status === "rejected") expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTasksConnectionError);
+        if (outcome.status === "rejected") expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTaskConnectionError);
       }
       for (const write of burst) {
         if (write.call.outcome.status !== "rejected") continue;
         // The status machine refuses some transitions; every other failure is the lost connection.
         expectRepositoryError(write.call.outcome.reason, write.call.message);
         if (write.call.outcome.reason.name !== "StoryTaskTransitionError") {
-          expect(write.call.outcome.reason, describeError(write.call.outcome.reason)).toBeInstanceOf(StoryTasksConnectionError);
+          expect(write.call.outcome.reason, describeError(write.call.outcome.reason)).toBeInstanceOf(StoryTaskConnectionError);
           cutOff++;
         }
       }
@@ -139,7 +139,7 @@ describe.each(stacks)("PostgREST stopped mid-burst on $name", ({ start }) => {
         requests = 0;
         const outcome = await settleWithin(call(), hangMs);
         expect(outcome.status).toBe("rejected");
-        if (outcome.status === "rejected") expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTasksConnectionError);
+        if (outcome.status === "rejected") expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTaskConnectionError);
         expect(requests, "one request, not retried").toBe(1);
       }
       intercepted.intercept(undefined);
@@ -278,7 +278,7 @@ describe(`database connections terminated on ${serverStack.name}`, () => {
     await expectRepositoryWorks(repo, "after the terminations");
   });
 
-  it("a call whose backend is terminated while it waits for the task's lock fails with StoryTasksConnectionError and writes nothing", async () => {
+  it("a call whose backend is terminated while it waits for the task's lock fails with StoryTaskConnectionError and writes nothing", async () => {
     const { stack } = running;
     const task = await repo.createTask({ operation: "CREATE_SHOT_VIDEO", status: "running", progress: 10 });
     const calls: [string, () => Promise<unknown>][] = [
@@ -312,7 +312,7 @@ describe(`database connections terminated on ${serverStack.name}`, () => {
       expect(outcome.status, label).toBe("rejected");
       if (outcome.status === "rejected") {
         report(`${label}, backend terminated while waiting: ${describeError(outcome.reason)}`);
-        expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTasksConnectionError);
+        expect(outcome.reason, describeError(outcome.reason)).toBeInstanceOf(StoryTaskConnectionError);
       }
       await running.admin("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE $1 AND pid <> pg_backend_pid()", [`%${marker}%`]);
       expect(await holder).toMatch(/57014|cancel/);
@@ -323,8 +323,8 @@ describe(`database connections terminated on ${serverStack.name}`, () => {
   });
 
   // PostgREST answers a request on a connection that was terminated while idle with HTTP 503 and
-  // the server's own error (57P01); the classifier makes that the base StoryTasksRepositoryError.
-  it("after PostgREST's idle connections are terminated, the next calls fail (if at all) with StoryTasksConnectionError", async () => {
+  // the server's own error (57P01); the classifier makes that the base StoryTaskError.
+  it("after PostgREST's idle connections are terminated, the next calls fail (if at all) with StoryTaskConnectionError", async () => {
     const { stack } = running;
     const task = await repo.createTask({ operation: "CREATE_STORY", status: "running" });
     const failures: string[] = [];
@@ -334,7 +334,7 @@ describe(`database connections terminated on ${serverStack.name}`, () => {
       await running.admin(terminateSql);
       for (const outcome of await Promise.all(Array.from({ length: 3 }, (_, i) => settleWithin(repo.appendEvent(task.id, { eventType: "info", message: `after idle termination ${attempt}.${i}` }), hangMs)))) {
         expect(outcome.status).not.toBe("hung");
-        if (outcome.status === "rejected" && !(outcome.reason instanceof StoryTasksConnectionError)) failures.push(describeError(outcome.reason));
+        if (outcome.status === "rejected" && !(outcome.reason instanceof StoryTaskConnectionError)) failures.push(describeError(outcome.reason));
       }
     }
     await recovered("idle terminations");
@@ -346,20 +346,20 @@ describe("classifyStoryTaskError on what PostgREST 12 answers when its database 
   // Bodies PostgREST 12.0.2 sent in these tests when pg_terminate_backend cut its connections.
   const body = (code: string, message: string, details: string | null = null): PostgrestError => ({ code, message, details, hint: null }) as unknown as PostgrestError;
 
-  it("PGRST001 and PGRST002 (503) are StoryTasksConnectionError", () => {
-    expect(classifyStoryTaskError(body("PGRST001", "Database client error. Retrying the connection.", "no connection to the server\n"))).toBeInstanceOf(StoryTasksConnectionError);
-    expect(classifyStoryTaskError(body("PGRST002", "Could not query the database for the schema cache. Retrying."))).toBeInstanceOf(StoryTasksConnectionError);
+  it("PGRST001 and PGRST002 (503) are StoryTaskConnectionError", () => {
+    expect(classifyStoryTaskError(body("PGRST001", "Database client error. Retrying the connection.", "no connection to the server\n"))).toBeInstanceOf(StoryTaskConnectionError);
+    expect(classifyStoryTaskError(body("PGRST002", "Could not query the database for the schema cache. Retrying."))).toBeInstanceOf(StoryTaskConnectionError);
   });
 
-  it("57P01 (503, the connection was terminated while idle) is a StoryTasksConnectionError", () => {
+  it("57P01 (503, the connection was terminated while idle) is a StoryTaskConnectionError", () => {
     const error = classifyStoryTaskError(body("57P01", "terminating connection due to administrator command"));
-    expect(error).toBeInstanceOf(StoryTasksConnectionError);
+    expect(error).toBeInstanceOf(StoryTaskConnectionError);
     expect(error.code).toBe("57P01");
   });
 
-  it("an all-empty error (400 {code:'',message:''}, the connection lost mid-query) is a StoryTasksConnectionError", () => {
+  it("an all-empty error (400 {code:'',message:''}, the connection lost mid-query) is a StoryTaskConnectionError", () => {
     const error = classifyStoryTaskError(body("", ""));
-    expect(error).toBeInstanceOf(StoryTasksRepositoryError);
-    expect(error).toBeInstanceOf(StoryTasksConnectionError);
+    expect(error).toBeInstanceOf(StoryTaskError);
+    expect(error).toBeInstanceOf(StoryTaskConnectionError);
   });
 });

@@ -3,7 +3,7 @@
 import { expect } from "vitest";
 import type { StoryTaskStatus } from "../../generated/records.ts";
 import type { LocalStack } from "../../src/local-stack/index.ts";
-import { StoryTaskTransitionError, StoryTasksRepositoryError, type StoryTasksRepository } from "../../src/repository/index.ts";
+import { StoryTaskTransitionError, StoryTaskError, type StoryTasksRepository } from "../../src/repository/index.ts";
 import { allowedTransitions, terminalStatuses } from "../support/status-machine.ts";
 
 /** Prints what the suites observed (error codes, timings) when RELIABILITY_VERBOSE is set. */
@@ -33,13 +33,13 @@ export async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<
 /** A short description of a rejection, for messages and counts: class, code, first line. */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return `non-Error ${typeof error}: ${String(error)}`;
-  const code = error instanceof StoryTasksRepositoryError ? ` ${error.code ?? "-"}` : "";
+  const code = error instanceof StoryTaskError ? ` ${error.code ?? "-"}` : "";
   return `${error.constructor.name}${code}: ${error.message.split("\n")[0]?.slice(0, 160)}`;
 }
 
 /** Asserts the repository rejected with one of its own errors, never a plain TypeError, RangeError, ... */
-export function expectRepositoryError(error: unknown, context = ""): asserts error is StoryTasksRepositoryError {
-  expect(error instanceof StoryTasksRepositoryError, `${context} rejected with ${describeError(error)}, not a StoryTasksRepositoryError`).toBe(true);
+export function expectRepositoryError(error: unknown, context = ""): asserts error is StoryTaskError {
+  expect(error instanceof StoryTaskError, `${context} rejected with ${describeError(error)}, not a StoryTaskError`).toBe(true);
   expect((error as Error).name).toMatch(/^StoryTask/);
 }
 

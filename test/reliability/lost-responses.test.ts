@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StoryTaskStatus } from "../../generated/records.ts";
-import { StoryTasksRepositoryError, type StoryTasksRepository } from "../../src/repository/index.ts";
+import { StoryTaskError, type StoryTasksRepository } from "../../src/repository/index.ts";
 import { interceptedRepository } from "../support/intercepted.ts";
 import { type TestStack, stacks } from "../support/stacks.ts";
 import { seededRandom } from "./helpers.ts";
@@ -74,7 +74,7 @@ async function runPlan(repo: StoryTasksRepository, calls: PlannedCall[]): Promis
         await send();
         break;
       } catch (error) {
-        if (!(error instanceof StoryTasksRepositoryError)) throw error;
+        if (!(error instanceof StoryTaskError)) throw error;
         if (!error.retryable) {
           run.refused.set(index, error.name);
           break;

@@ -24,7 +24,7 @@ import {
   StoryTaskNotFoundError,
   StoryTaskTransitionError,
   StoryTaskValidationError,
-  StoryTasksRepositoryError,
+  StoryTaskError,
   type StoryTasksRepository,
   classifyStoryTaskError,
   createStoryTasksRepository,
@@ -202,7 +202,7 @@ const stored = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JS
 
 // ---------------------------------------------------------------------------------------------
 
-type ErrorClass = new (...args: never[]) => StoryTasksRepositoryError;
+type ErrorClass = new (...args: never[]) => StoryTaskError;
 
 interface InvalidCall {
   method: keyof StoryTasksRepository;
@@ -238,7 +238,7 @@ describe.each(stacks)("repository properties on $name", ({ start }) => {
     await running?.stop();
   });
 
-  /** Calls the method; it must reject with `expected` (a StoryTasksRepositoryError) and leave both tables as they were. */
+  /** Calls the method; it must reject with `expected` (a StoryTaskError) and leave both tables as they were. */
   async function expectRefused({ method, args, expected }: InvalidCall): Promise<void> {
     const before = await tableState(running.stack);
     const call = (repo[method] as (...params: unknown[]) => Promise<unknown>)(...args);

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNodeSupabaseClient } from "../../src/local-stack/index.ts";
 import { signJwt } from "../../src/local-stack/jwt.ts";
 import {
-  StoryTasksAuthorizationError,
-  StoryTasksConnectionError,
-  StoryTasksRepositoryError,
+  StoryTaskAuthorizationError,
+  StoryTaskConnectionError,
+  StoryTaskError,
   classifyStoryTaskError,
   createStoryTasksRepository,
 } from "../../src/repository/index.ts";
@@ -24,13 +24,13 @@ async function fakeGateway(answer: (response: import("node:http").ServerResponse
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-async function rejection(call: () => Promise<unknown>): Promise<StoryTasksRepositoryError> {
+async function rejection(call: () => Promise<unknown>): Promise<StoryTaskError> {
   const error = await call().then(
     () => undefined,
     (caught: unknown) => caught,
   );
-  expect(error).toBeInstanceOf(StoryTasksRepositoryError);
-  return error as StoryTasksRepositoryError;
+  expect(error).toBeInstanceOf(StoryTaskError);
+  return error as StoryTaskError;
 }
 
 describe.each(stacks)("errors from real responses on $name", ({ start }) => {
@@ -45,26 +45,26 @@ describe.each(stacks)("errors from real responses on $name", ({ start }) => {
     await running?.stop();
   });
 
-  it("a bad key (401) is a StoryTasksAuthorizationError, not retryable", async () => {
+  it("a bad key (401) is a StoryTaskAuthorizationError, not retryable", async () => {
     const forged = signJwt({ role: "service_role" }, "another secret, at least 32 characters long");
     const error = await rejection(() => createStoryTasksRepository(running.stack.client(forged, { retry: false })).getTask(taskId));
-    expect(error).toBeInstanceOf(StoryTasksAuthorizationError);
+    expect(error).toBeInstanceOf(StoryTaskAuthorizationError);
     expect(error).toMatchObject({ httpStatus: 401, retryable: false });
   });
 
-  it("a role without the privilege (anon, 42501) is a StoryTasksAuthorizationError", async () => {
+  it("a role without the privilege (anon, 42501) is a StoryTaskAuthorizationError", async () => {
     const error = await rejection(() => createStoryTasksRepository(running.stack.anon).appendEvent(taskId, { eventType: "info", message: "x" }));
-    expect(error).toBeInstanceOf(StoryTasksAuthorizationError);
+    expect(error).toBeInstanceOf(StoryTaskAuthorizationError);
     expect(error).toMatchObject({ code: "42501", retryable: false });
   });
 
-  it("a stopped PostgREST is a StoryTasksConnectionError, retryable", async () => {
+  it("a stopped PostgREST is a StoryTaskConnectionError, retryable", async () => {
     const repo = createStoryTasksRepository(running.stack.client(running.stack.serviceRoleKey, { retry: false }));
     await running.stack.stopPostgrest();
     try {
       for (const call of [() => repo.getTask(taskId), () => repo.appendEvent(taskId, { eventType: "info", message: "while down" })]) {
         const error = await rejection(call);
-        expect(error).toBeInstanceOf(StoryTasksConnectionError);
+        expect(error).toBeInstanceOf(StoryTaskConnectionError);
         expect(error).toMatchObject({ httpStatus: 0, retryable: true });
       }
     } finally {
@@ -72,14 +72,14 @@ describe.each(stacks)("errors from real responses on $name", ({ start }) => {
     }
   });
 
-  it("a gateway answering 502 with an HTML page is a StoryTasksConnectionError, retryable", async () => {
+  it("a gateway answering 502 with an HTML page is a StoryTaskConnectionError, retryable", async () => {
     const gateway = await fakeGateway((response) => {
       response.writeHead(502, { "content-type": "text/html" }).end("<html><body><h1>502 Bad Gateway</h1></body></html>");
       return true;
     });
     try {
       const error = await rejection(() => createStoryTasksRepository(createNodeSupabaseClient(gateway.url, running.stack.serviceRoleKey, { retry: false })).createTask({ operation: "CREATE_STORY" }));
-      expect(error).toBeInstanceOf(StoryTasksConnectionError);
+      expect(error).toBeInstanceOf(StoryTaskConnectionError);
       expect(error).toMatchObject({ httpStatus: 502, retryable: true });
     } finally {
       gateway.server.closeAllConnections();
@@ -87,13 +87,13 @@ describe.each(stacks)("errors from real responses on $name", ({ start }) => {
     }
   });
 
-  it("a request that times out (fetch aborted) is a StoryTasksConnectionError, retryable", async () => {
+  it("a request that times out (fetch aborted) is a StoryTaskConnectionError, retryable", async () => {
     const gateway = await fakeGateway(() => false); // accepts, never answers
     try {
       const timingOut: typeof fetch = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(200) });
       const client = createNodeSupabaseClient(gateway.url, running.stack.serviceRoleKey, { retry: false, fetch: timingOut });
       const error = await rejection(() => createStoryTasksRepository(client).getTask(taskId));
-      expect(error).toBeInstanceOf(StoryTasksConnectionError);
+      expect(error).toBeInstanceOf(StoryTaskConnectionError);
       expect(error).toMatchObject({ httpStatus: 0, retryable: true });
       expect(error.message).toMatch(/TimeoutError|abort/i);
     } finally {
@@ -111,8 +111,8 @@ describe.each(stacks)("errors from real responses on $name", ({ start }) => {
     try {
       const untyped = running.stack.service as unknown as SupabaseClient;
       for (const [code, retryable, name] of [
-        ["40P01", true, "StoryTasksRepositoryError"],
-        ["57014", true, "StoryTasksRepositoryError"],
+        ["40P01", true, "StoryTaskError"],
+        ["57014", true, "StoryTaskError"],
         ["23505", false, "StoryTaskConflictError"],
       ] as const) {
         const { error, status } = await untyped.rpc("raise_for_test", { code });

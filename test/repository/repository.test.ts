@@ -8,7 +8,7 @@ import {
   StoryTaskNotFoundError,
   StoryTaskTransitionError,
   StoryTaskValidationError,
-  StoryTasksRepositoryError,
+  StoryTaskError,
   type StoryTasksRepository,
   createStoryTasksRepository,
 } from "../../src/repository/index.ts";
@@ -257,8 +257,8 @@ describe.each(stacks)("story-task repository on $name", ({ start }) => {
       expect(events.error?.code).toBe("42501");
       const before = await tableState(running.stack);
       const anonRepo = createStoryTasksRepository(running.stack.anon);
-      await expect(anonRepo.createTask({ operation: "CREATE_STORY" })).rejects.toBeInstanceOf(StoryTasksRepositoryError);
-      await expect(anonRepo.appendEvent(aliceTask, { eventType: "info", message: "x" })).rejects.toBeInstanceOf(StoryTasksRepositoryError);
+      await expect(anonRepo.createTask({ operation: "CREATE_STORY" })).rejects.toBeInstanceOf(StoryTaskError);
+      await expect(anonRepo.appendEvent(aliceTask, { eventType: "info", message: "x" })).rejects.toBeInstanceOf(StoryTaskError);
       expect(await tableState(running.stack)).toEqual(before);
     });
 
@@ -275,9 +275,9 @@ describe.each(stacks)("story-task repository on $name", ({ start }) => {
     it("an authenticated user cannot write, not even to their own task", async () => {
       const before = await tableState(running.stack);
       const asAlice = createStoryTasksRepository(running.stack.asUser(alice));
-      await expect(asAlice.createTask({ operation: "CREATE_STORY", requestedBy: alice })).rejects.toBeInstanceOf(StoryTasksRepositoryError);
-      await expect(asAlice.updateStatus(aliceTask, { status: "cancelled" })).rejects.toBeInstanceOf(StoryTasksRepositoryError);
-      await expect(asAlice.appendEvent(aliceTask, { eventType: "info", message: "x" })).rejects.toBeInstanceOf(StoryTasksRepositoryError);
+      await expect(asAlice.createTask({ operation: "CREATE_STORY", requestedBy: alice })).rejects.toBeInstanceOf(StoryTaskError);
+      await expect(asAlice.updateStatus(aliceTask, { status: "cancelled" })).rejects.toBeInstanceOf(StoryTaskError);
+      await expect(asAlice.appendEvent(aliceTask, { eventType: "info", message: "x" })).rejects.toBeInstanceOf(StoryTaskError);
       expect(await tableState(running.stack)).toEqual(before);
     });
 

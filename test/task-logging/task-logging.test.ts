@@ -7,8 +7,8 @@ import {
   StoryTaskForeignKeyError,
   StoryTaskTransitionError,
   StoryTaskValidationError,
-  StoryTasksConnectionError,
-  StoryTasksRepositoryError,
+  StoryTaskConnectionError,
+  StoryTaskError,
   type StoryTasksRepository,
   createStoryTasksRepository,
 } from "../../src/repository/index.ts";
@@ -74,8 +74,8 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
   });
 
   it("with onError, a logging failure is reported and the job goes on", async () => {
-    const reported: [string, StoryTasksRepositoryError][] = [];
-    const onError = (error: StoryTasksRepositoryError, action: string) => reported.push([action, error]);
+    const reported: [string, StoryTaskError][] = [];
+    const onError = (error: StoryTaskError, action: string) => reported.push([action, error]);
     const result = await logTaskEvent(repo, randomUUID(), { eventType: "info", message: "orphan" }, { onError });
     expect(result).toBeUndefined();
     const start = await logTaskStart(repo, { operation: "CREATE_STORY", storyId: randomUUID() }, { onError });
@@ -163,7 +163,7 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
       reporter.report(20, "after the loss");
       await vi.advanceTimersByTimeAsync(100);
       await waitUntil(() => expect(reporter.writes).toBe(1));
-      expect(() => reporter.report(30, "reported as the failure surfaces")).toThrow(StoryTasksConnectionError);
+      expect(() => reporter.report(30, "reported as the failure surfaces")).toThrow(StoryTaskConnectionError);
       // Surfaced once: the next report goes through.
       await vi.advanceTimersByTimeAsync(100);
       await waitUntil(() => expect(reporter.writes).toBe(2));
@@ -178,7 +178,7 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
       const reporter = createProgressReporter(faulty.repo, task.id, { minIntervalMs: 100 });
       faulty.failNext("write");
       reporter.report(40, "flushed after a failure");
-      await expect(reporter.flush()).rejects.toBeInstanceOf(StoryTasksConnectionError);
+      await expect(reporter.flush()).rejects.toBeInstanceOf(StoryTaskConnectionError);
       expect(await storedProgress(task.id)).toEqual(["flushed after a failure"]);
       await reporter.flush();
 
@@ -190,7 +190,7 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
       reporter.report(50, "closed after a failure");
       await vi.advanceTimersByTimeAsync(100);
       await waitUntil(() => expect(faulty.failed).toBe(2));
-      await expect(reporter.close()).rejects.toBeInstanceOf(StoryTasksConnectionError);
+      await expect(reporter.close()).rejects.toBeInstanceOf(StoryTaskConnectionError);
       expect(await storedProgress(task.id)).toEqual(["flushed after a failure", "at once", "closed after a failure"]);
       expect((await repo.getTask(task.id)).progress).toBe(50);
     });
@@ -215,7 +215,7 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
         throwing.report(20, "after the loss");
         await vi.advanceTimersByTimeAsync(100);
         await waitUntil(() => expect(throwing.writes).toBe(1));
-        expect(handled).toEqual(["progress report: StoryTasksConnectionError"]);
+        expect(handled).toEqual(["progress report: StoryTaskConnectionError"]);
         expect(() => throwing.report(30, "still reporting")).toThrow("the handler broke");
         await throwing.close();
 
@@ -293,7 +293,7 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
       expect(await storedProgress(task.id)).toEqual(["before the cancel"]);
 
       // With onError, the refusal goes to the handler, and the signal aborts all the same.
-      const reported: StoryTasksRepositoryError[] = [];
+      const reported: StoryTaskError[] = [];
       const tolerant = createProgressReporter(repo, task.id, { minIntervalMs: 100, onError: (error) => reported.push(error) });
       tolerant.report(60, "after the end");
       await tolerant.close();
@@ -317,7 +317,7 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
       const polling = createProgressReporter(faulty.repo, (await logTaskStart(repo, { operation: "CREATE_SHOT_AUDIO" })).id, { pollCancelMs: 1_000 });
       faulty.failNext("read");
       await vi.advanceTimersByTimeAsync(1_000);
-      await expect(polling.close()).rejects.toBeInstanceOf(StoryTasksConnectionError);
+      await expect(polling.close()).rejects.toBeInstanceOf(StoryTaskConnectionError);
       expect(polling.signal.aborted).toBe(false);
     });
   });
