@@ -4,7 +4,9 @@
 //   2. writes generated/database.types.ts with Supabase's type generator (or, with
 //      --via-supabase-cli, with `supabase gen types typescript`, which needs Docker);
 //   3. reads that file (ts-morph) and the CHECK constraints (catalog), and writes
-//      generated/records.ts and generated/validators.ts.
+//      generated/records.ts and generated/validators.ts;
+//   4. reads the status machine (the comment of story_tasks.status) and writes
+//      generated/status-machine.ts.
 // `pnpm codegen --check` writes nothing and exits 1 naming the files that differ.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -19,13 +21,14 @@ import { openMigratedDatabase } from "./lib/embedded-database.ts";
 // The generators (ts-morph, TypeScript, Supabase's type generator) take 0.8 s to load: loaded
 // while the database opens, not before.
 async function loadGenerators() {
-  const [catalogRules, databaseTypes, emit, tableShapes] = await Promise.all([
+  const [catalogRules, databaseTypes, emit, tableShapes, statusMachine] = await Promise.all([
     import("./lib/codegen/catalog-rules.ts"),
     import("./lib/codegen/database-types.ts"),
     import("./lib/codegen/emit.ts"),
     import("./lib/codegen/table-shapes.ts"),
+    import("./lib/codegen/status-machine.ts"),
   ]);
-  return { ...catalogRules, ...databaseTypes, ...emit, ...tableShapes };
+  return { ...catalogRules, ...databaseTypes, ...emit, ...tableShapes, ...statusMachine };
 }
 type Generators = Awaited<ReturnType<typeof loadGenerators>>;
 
@@ -45,7 +48,7 @@ function inColumnOrder(shape: TableShape, columns: ColumnFacts[]): TableShape {
 }
 
 async function generate(
-  { readColumnFacts, generateDatabaseTypes, generateDatabaseTypesViaSupabaseCli, readTableShapes, emitRecords, emitValidators, generatedHeader }: Generators,
+  { readColumnFacts, generateDatabaseTypes, generateDatabaseTypesViaSupabaseCli, readTableShapes, emitRecords, emitValidators, generatedHeader, readStatusMachine, emitStatusMachine }: Generators,
   db: Queryable,
   viaSupabaseCliUrl: string | undefined,
 ): Promise<Map<string, string>> {
@@ -60,6 +63,7 @@ async function generate(
     ["database.types.ts", generatedHeader + databaseTypes],
     ["records.ts", emitRecords(models)],
     ["validators.ts", emitValidators(models)],
+    ["status-machine.ts", emitStatusMachine(await readStatusMachine(db))],
   ]);
 }
 

@@ -4,11 +4,12 @@ import type { Json } from "../../generated/database.types.ts";
 import type { CreateStoryTaskEventInput, StoryTaskEventRecord, StoryTaskOperation, StoryTaskRecord } from "../../generated/records.ts";
 import type { StoryTasksRepository } from "../repository/interfaces.ts";
 import { type Logged, type LoggingOptions, guarded } from "./guard.ts";
-import type { TaskEnding } from "./task-endings.ts";
+import type { StoryTaskFinalStatus } from "../../generated/status-machine.ts";
 
 export type { Logged, LoggingErrorHandler, LoggingOptions } from "./guard.ts";
 export { createProgressReporter, type ProgressReporter, type ProgressReporterOptions } from "./progress-reporter.ts";
-export type { TaskEnding } from "./task-endings.ts";
+/** The statuses a task can end in: the status machine's final ones. */
+export type TaskEnding = StoryTaskFinalStatus;
 
 export interface TaskStart {
   /** The task's id, chosen by the caller (e.g. the queue job's id): a redelivered job that starts it again gets the same task back. */

@@ -8,7 +8,7 @@ import type { StoryTasksRepository } from "../repository/interfaces.ts";
 import { validate } from "../repository/validate.ts";
 import { integerBetween, uuid } from "../validation/rules.ts";
 import { type LoggingOptions, asLoggingError } from "./guard.ts";
-import { isTaskEnding } from "./task-endings.ts";
+import { isFinalStatus } from "../../generated/status-machine.ts";
 
 export interface ProgressReporterOptions extends LoggingOptions {
   /** At most one write per this many milliseconds (default 250). */
@@ -124,7 +124,7 @@ export function createProgressReporter(repo: StoryTasksRepository, taskId: strin
       writes += 1;
     } catch (caught) {
       const error = asLoggingError("progress report", caught);
-      if (error instanceof StoryTaskTransitionError && isTaskEnding(error.from)) end(error);
+      if (error instanceof StoryTaskTransitionError && error.from !== null && isFinalStatus(error.from)) end(error);
       else if (!pending) kept = next;
       surface(error, "progress report");
     }
@@ -182,7 +182,7 @@ export function createProgressReporter(repo: StoryTasksRepository, taskId: strin
     polling ??= (async () => {
       try {
         const task = await repo.getTask(taskId);
-        if (isTaskEnding(task.status)) end(new Error(`Story task ${taskId} has ended: it is ${task.status}`));
+        if (isFinalStatus(task.status)) end(new Error(`Story task ${taskId} has ended: it is ${task.status}`));
       } catch (caught) {
         surface(asLoggingError("progress poll", caught), "progress poll");
       } finally {

@@ -1,12 +1,13 @@
-// The whole chain on a throwaway copy of the project: one line added to schema/, then
-// `pnpm db:diff` and `pnpm codegen`; and `pnpm codegen --check` catching stale bindings.
+// The whole chain on a throwaway copy of the project: one line added to schema/ (an operation;
+// then a status with a transition), then `pnpm db:diff` and `pnpm codegen`; and `pnpm codegen
+// --check` catching stale bindings.
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabase, connect, createEmptyDatabase, runScript, runScriptOrThrow } from "../support/databases.ts";
 import { type ProjectCopy, copyProject } from "../support/project-copy.ts";
 
-describe("adding an operation, end to end", () => {
+describe("changing schema/, end to end", () => {
   let project: ProjectCopy;
   let scratch: TestDatabase;
 
@@ -80,6 +81,53 @@ describe("adding an operation, end to end", () => {
     expect(compiled.status).toBe(0);
     const ran = runScriptOrThrow("exec", ["tsx", "scripts/uses-new-operation.ts"], scratch.url, project.root);
     expect(JSON.parse(ran.stdout)).toEqual({ last: "TRANSLATE_STORY", parsed: "TRANSLATE_STORY" });
+  });
+
+  it("carries a status added to the status machine, with one transition in and one out, to the trigger, the CHECK, the zod enum and the union type", async () => {
+    write(
+      "schema/story_tasks.pg.hcl",
+      read("schema/story_tasks.pg.hcl")
+        .replace('story_task_statuses = ["queued", "running",', 'story_task_statuses = ["queued", "running", "paused",')
+        .replace('running   = ["succeeded", "failed", "cancelled"]', 'running   = ["succeeded", "failed", "cancelled", "paused"]\n    paused    = ["running"]'),
+    );
+    runScriptOrThrow("db:diff", ["add_paused"], scratch.url, project.root);
+    runScriptOrThrow("codegen", [], scratch.url, project.root);
+
+    // The trigger and the CHECK, in a database built from the copy's migrations.
+    const migrated = await createEmptyDatabase("codegen_e2e_paused");
+    try {
+      runScriptOrThrow("db:migrate", [], migrated.url, project.root);
+      const client = await connect(migrated.url);
+      try {
+        const task = (await client.query("INSERT INTO public.story_tasks (operation, status) VALUES ('CREATE_STORY', 'running') RETURNING id")).rows[0].id;
+        const move = (status: string) => client.query("UPDATE public.story_tasks SET status = $2 WHERE id = $1 RETURNING status", [task, status]);
+        expect((await move("paused")).rows).toEqual([{ status: "paused" }]);
+        await expect(move("succeeded")).rejects.toMatchObject({ code: "ST001", detail: "from=paused to=succeeded" });
+        expect((await move("running")).rows).toEqual([{ status: "running" }]);
+        await expect(move("frozen")).rejects.toMatchObject({ code: "23514", constraint: "story_tasks_status_check" });
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await migrated.drop();
+    }
+
+    // The zod enum, the union type and the generated machine, as the copy's code has them.
+    write(
+      "scripts/uses-new-status.ts",
+      [
+        'import type { StoryTaskStatus } from "../generated/records.ts";',
+        'import { canMoveTo, isFinalStatus } from "../generated/status-machine.ts";',
+        'import { storyTaskStatusSchema } from "../generated/validators.ts";',
+        'const status: StoryTaskStatus = "paused";',
+        'console.log(JSON.stringify({ parsed: storyTaskStatusSchema.parse(status), in: canMoveTo("running", status), out: canMoveTo(status, "running"), final: isFinalStatus(status), skip: canMoveTo(status, "succeeded") }));',
+        "",
+      ].join("\n"),
+    );
+    const compiled = runScript("exec", ["tsc", "--noEmit", "-p", "."], scratch.url, project.root);
+    expect(compiled.stdout + compiled.stderr).toBe("");
+    const ran = runScriptOrThrow("exec", ["tsx", "scripts/uses-new-status.ts"], scratch.url, project.root);
+    expect(JSON.parse(ran.stdout)).toEqual({ parsed: "paused", in: true, out: true, final: false, skip: false });
   });
 
   it("would not compile a use of an operation the schema does not have", () => {

@@ -42,7 +42,7 @@ export function emitStatusMachine(machine: StatusMachine): string {
     "STORY_TASK_TRANSITIONS",
     (writer) => {
       writer.inlineBlock(() => {
-        for (const status of machine.statuses) writer.writeLine(`${status}: ${list(machine.transitions[status] ?? [])},`);
+        for (const status of machine.statuses) writer.writeLine(`${JSON.stringify(status)}: ${list(machine.transitions[status] ?? [])},`);
       });
       writer.write(" as const satisfies Record<StoryTaskStatus, readonly StoryTaskStatus[]>");
     },
@@ -51,7 +51,7 @@ export function emitStatusMachine(machine: StatusMachine): string {
   file.addFunction({
     isExported: true,
     name: "isFinalStatus",
-    docs: ["Whether a task in `status` is done for good (succeeded, failed or cancelled, say)."],
+    docs: [`Whether a task in \`status\` is done for good (${machine.final.join(", ")}).`],
     parameters: [{ name: "status", type: "StoryTaskStatus" }],
     returnType: "status is StoryTaskFinalStatus",
     statements: "return (STORY_TASK_FINAL_STATUSES as readonly StoryTaskStatus[]).includes(status);",
