@@ -35,7 +35,11 @@ export interface CreateStoryTaskInput {
   displayFields?: Json | null | undefined;
 }
 
-/** A story_tasks row as PostgREST returns it, as a record. Narrowing is safe: the CHECKs hold for every stored row. */
+/**
+ * A story_tasks row as PostgREST (or a Realtime change's `new`) has it, as a record. Narrowing is safe: the CHECKs hold for every stored row.
+ * @example
+ * const record = mapStoryTaskRowToRecord(change.new as Tables<"story_tasks">);
+ */
 export function mapStoryTaskRowToRecord(row: Tables<"story_tasks">): StoryTaskRecord {
   return {
     id: row.id,
@@ -110,7 +114,11 @@ export interface CreateStoryTaskEventInput {
   progressOverride?: number | null | undefined;
 }
 
-/** A story_task_events row as PostgREST returns it, as a record. Narrowing is safe: the CHECKs hold for every stored row. */
+/**
+ * A story_task_events row as PostgREST (or a Realtime change's `new`) has it, as a record. Narrowing is safe: the CHECKs hold for every stored row.
+ * @example
+ * const record = mapStoryTaskEventRowToRecord(change.new as Tables<"story_task_events">);
+ */
 export function mapStoryTaskEventRowToRecord(row: Tables<"story_task_events">): StoryTaskEventRecord {
   return {
     id: row.id,

@@ -20,12 +20,20 @@ export const STORY_TASK_TRANSITIONS = {
   "cancelled": [],
 } as const satisfies Record<StoryTaskStatus, readonly StoryTaskStatus[]>;
 
-/** Whether a task in `status` is done for good (succeeded, failed, cancelled). */
+/**
+ * Whether a task in `status` is done for good (succeeded, failed, cancelled).
+ * @example
+ * if (isFinalStatus(task.status)) console.log(`finished ${task.finishedAt}`);
+ */
 export function isFinalStatus(status: StoryTaskStatus): status is StoryTaskFinalStatus {
   return (STORY_TASK_FINAL_STATUSES as readonly StoryTaskStatus[]).includes(status);
 }
 
-/** Whether the status machine lets a task in `from` move to `to`. */
+/**
+ * Whether the status machine lets a task in `from` move to `to`.
+ * @example
+ * const cancelable = canMoveTo(task.status, "cancelled");
+ */
 export function canMoveTo(from: StoryTaskStatus, to: StoryTaskStatus): boolean {
   return (STORY_TASK_TRANSITIONS[from] as readonly StoryTaskStatus[]).includes(to);
 }

@@ -49,24 +49,44 @@ export interface LocalStack {
   /** service_role: bypasses RLS. */
   service: SupabaseClient<Database>;
   anon: SupabaseClient<Database>;
-  /** authenticated, with JWT `sub` = userId (what auth.uid() returns). */
+  /**
+   * authenticated, with JWT `sub` = userId (what auth.uid() returns).
+   * @example
+   * const { data } = await stack.asUser(userId).from("story_tasks").select("id"); // only their tasks
+   */
   asUser(userId: string): SupabaseClient<Database>;
   /**
    * A client for any key (a JWT signed with jwtSecret), through the same fetch. `retry: false`
    * turns off supabase-js's retries of failed GETs (which take 7 s when PostgREST is down).
+   * @example
+   * const worker = stack.client(stack.serviceRoleKey, { retry: false });
    */
   client(key: string, options?: { retry?: boolean }): SupabaseClient<Database>;
   /**
    * Direct SQL as the superuser, for tests (counts, checksums, fault injection), through pg on
    * both stacks. Without params the text may hold several statements (the last one's rows are
    * returned). On PGlite each call runs in its own transaction block, so not VACUUM and the like.
+   * @example
+   * const { rows } = await stack.query<{ n: number }>("SELECT count(*)::int AS n FROM public.story_tasks WHERE status = $1", ["running"]);
    */
   query<Row>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
-  /** Stops PostgREST and closes the front's port: requests then fail fast with a connection error. */
+  /**
+   * Stops PostgREST and closes the front's port: requests then fail fast with a connection error.
+   * @example
+   * await stack.stopPostgrest(); // a connection fault, for a test
+   */
   stopPostgrest(): Promise<void>;
-  /** Starts PostgREST again behind the same port; a no-op while it runs. */
+  /**
+   * Starts PostgREST again behind the same port; a no-op while it runs.
+   * @example
+   * await stack.startPostgrest();
+   */
   startPostgrest(): Promise<void>;
-  /** Stops everything it started. Idempotent. */
+  /**
+   * Stops everything it started. Idempotent.
+   * @example
+   * await stack.stop();
+   */
   stop(): Promise<void>;
 }
 
@@ -79,6 +99,13 @@ async function startBackend(options: LocalStackOptions, socketDir: string): Prom
   return startPgliteBackend({ dataDir: options.dataDir, socketDir });
 }
 
+/**
+ * Starts a local Supabase: an embedded PGlite (in memory, or `dataDir`), or a PostgreSQL
+ * server's database (`databaseUrl`, migrated only with `migrate: true`), behind PostgREST.
+ * @example
+ * const stack = await startLocalStack({ dataDir: ".data" });
+ * const repo = createStoryTasksRepository(stack.service);
+ */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   // What has been started, undone in reverse order by stop() or when start-up fails half way.
   const cleanups: (() => Promise<void>)[] = [];

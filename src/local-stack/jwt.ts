@@ -23,7 +23,11 @@ function base64url(input: string | Buffer): string {
   return Buffer.from(input).toString("base64url");
 }
 
-/** Signs `claims` with HMAC-SHA256; fills in `iat` and `exp` when they are missing. */
+/**
+ * Signs `claims` with HMAC-SHA256; fills in `iat` and `exp` when they are missing.
+ * @example
+ * const userKey = signJwt({ role: "authenticated", sub: userId }, stack.jwtSecret);
+ */
 export function signJwt(claims: JwtClaims, secret: string): string {
   const iat = claims.iat ?? Math.floor(Date.now() / 1000);
   const payload = { ...claims, iat, exp: claims.exp ?? iat + DEFAULT_JWT_LIFETIME_SECONDS };

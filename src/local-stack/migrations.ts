@@ -37,6 +37,8 @@ export function listMigrationFiles(migrationsDir = defaultMigrationsDir): string
 /**
  * Applies the migrations `db` has not applied yet, each in its own transaction together with
  * its record. `db` is a PGlite instance or a PostgreSQL connection URL. Returns the files applied.
+ * @example
+ * const applied = await applyMigrations("postgres://postgres@127.0.0.1:5432/story_tasks_dev");
  */
 export async function applyMigrations(db: PGlite | string, options: ApplyMigrationsOptions = {}): Promise<string[]> {
   if (typeof db !== "string") {

@@ -16,6 +16,12 @@ export interface NodeSupabaseClientOptions {
   retry?: boolean;
 }
 
+/**
+ * `createClient<Database>` with no session handling and, on Node 20 (no global WebSocket),
+ * the `ws` transport supabase-js's realtime client needs there.
+ * @example
+ * const supabase = createNodeSupabaseClient(process.env.SUPABASE_URL!, process.env.SUPABASE_SERVICE_ROLE_KEY!);
+ */
 export function createNodeSupabaseClient(url: string, key: string, options: NodeSupabaseClientOptions = {}): SupabaseClient<Database> {
   return createClient<Database>(url, key, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },

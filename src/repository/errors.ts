@@ -157,6 +157,10 @@ const retryableCodes = new Set(["40001", "40P01", "57014"]);
  * ST409 and 23505 -> conflict; 401, 403 and 42501 -> authorization;
  * no response (a failed or timed-out fetch), 5xx without a PostgREST body, PGRST000-003, 08xxx
  * and 57P01-03 -> connection; anything else -> the base class (retryable for 40001, 40P01, 57014).
+ * @example
+ * // A call of your own through supabase-js, failing the way the repository's calls fail.
+ * const { error, status } = await supabase.from("story_tasks").select("id").limit(1);
+ * if (error) throw classifyStoryTaskError(error, { httpStatus: status });
  */
 export function classifyStoryTaskError(error: PostgrestError, context: ErrorContext = {}): StoryTaskError {
   const httpStatus = context.httpStatus;

@@ -22,8 +22,10 @@ export type {
 export { maxEventsPerBatch } from "./operations/append-events.ts";
 
 /**
+ * The story-task repository over the caller's supabase-js client (the service-role key, for the
+ * agent backend; a signed-in user's client reads only their own tasks).
  * @example
- * const repo = createStoryTasksRepository(createClient<Database>(url, serviceRoleKey));
+ * const repo = createStoryTasksRepository(createNodeSupabaseClient(url, serviceRoleKey));
  * const task = await repo.createTask({ storyId, operation: "CREATE_SHOT_IMAGES", status: "running" });
  * await repo.appendEvent(task.id, { eventType: "progress", message: "3 of 12 shots", progressOverride: 25 });
  */

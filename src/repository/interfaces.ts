@@ -65,22 +65,58 @@ export interface StoryTasksRepository {
    * Creates a task (queued unless `status: "running"`). With an `id`, a retry is harmless: the
    * stored task comes back and nothing is written, if its operation, story, requester and payload
    * are the ones given (StoryTaskConflictError otherwise).
+   * @example
+   * const task = await repo.createTask({ id: job.id, storyId, operation: "CREATE_SHOT_IMAGES", payload: { scenelets: 12 } }, { event: { eventType: "info", message: "Queued by the API" } });
    */
   createTask(input: CreateStoryTaskInput, options?: CreateStoryTaskOptions): Promise<StoryTaskRecord>;
-  /** Appends an event; a `progressOverride` also moves the task's progress, in the same transaction. With an `id`, stored once. */
+  /**
+   * Appends an event; a `progressOverride` also moves the task's progress, in the same transaction. With an `id`, stored once.
+   * @example
+   * await repo.appendEvent(task.id, { id: randomUUID(), eventType: "progress", message: "Shot 3 of 12", progressOverride: 25 });
+   */
   appendEvent(taskId: string, event: CreateStoryTaskEventInput): Promise<StoryTaskEventRecord>;
-  /** Appends up to 1,000 events in one round trip and one transaction, in the order given; progress moves to the highest override. */
+  /**
+   * Appends up to 1,000 events in one round trip and one transaction, in the order given; progress moves to the highest override.
+   * @example
+   * await repo.appendEvents(task.id, deltas.map((delta) => ({ eventType: "chat_message", message: delta })));
+   */
   appendEvents(taskId: string, events: CreateStoryTaskEventInput[]): Promise<StoryTaskEventRecord[]>;
-  /** Moves a task to a new status, as the status machine allows (a final task asked for its own status comes back unchanged). */
+  /**
+   * Moves a task to a new status, as the status machine allows (a final task asked for its own status comes back unchanged).
+   * @example
+   * // A claim: of two workers given the same job, exactly one gets past this line.
+   * await repo.updateStatus(task.id, { status: "running", expectedStatus: "queued", event: { id: randomUUID(), message: "Picked up" } });
+   */
   updateStatus(taskId: string, patch: StoryTaskStatusPatch): Promise<StoryTaskRecord>;
-  /** A story's tasks, newest first (default 20, at most 1000). */
+  /**
+   * A story's tasks, newest first (default 20, at most 1000).
+   * @example
+   * const recent = await repo.listRecentByStory(storyId, 10);
+   */
   listRecentByStory(storyId: string, limit?: number): Promise<StoryTaskRecord[]>;
-  /** One task; StoryTaskNotFoundError if there is none (or the caller may not see it). */
+  /**
+   * One task; StoryTaskNotFoundError if there is none (or the caller may not see it).
+   * @example
+   * const { status, progress } = await repo.getTask(taskId);
+   */
   getTask(taskId: string): Promise<StoryTaskRecord>;
-  /** A task's events in append order; an unknown task has none. */
+  /**
+   * A task's events in append order; an unknown task has none.
+   * @example
+   * const latest = await repo.listEvents(taskId, { limit: 50, newestFirst: true });
+   * const newer = await repo.listEvents(taskId, { afterSeq: latest[0]?.seq ?? 0 });
+   */
   listEvents(taskId: string, options?: ListEventsOptions | null): Promise<StoryTaskEventRecord[]>;
-  /** Fails the running tasks whose workers went silent; safe from several processes at once. Returns them. */
+  /**
+   * Fails the running tasks whose workers went silent; safe from several processes at once. Returns them.
+   * @example
+   * const rescued = await repo.rescueStaleTasks({ staleAfterMs: 15 * 60_000 });
+   */
   rescueStaleTasks(options: RescueStaleTasksOptions): Promise<StoryTaskRecord[]>;
-  /** Deletes finished tasks older than `finishedBefore` with their events, a batch per transaction. */
+  /**
+   * Deletes finished tasks older than `finishedBefore` with their events, a batch per transaction.
+   * @example
+   * const { tasks, events } = await repo.pruneFinishedTasks({ finishedBefore: new Date(Date.now() - 30 * 86_400_000) });
+   */
   pruneFinishedTasks(options: PruneFinishedTasksOptions): Promise<PruneReport>;
 }

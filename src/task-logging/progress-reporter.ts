@@ -22,11 +22,25 @@ export interface ProgressReporter {
    * Records the latest progress (an integer from 0 to 100), written now or at the end of the
    * interval. Throws StoryTaskValidationError for a bad value, before anything is sent; then
    * throws the failure not yet surfaced, if there is one, having kept this value to write.
+   * @example
+   * reporter.report(40, "Shot 5 of 12", { shot: 5 });
    */
   report(progress: number, message?: string, payload?: Json): void;
-  /** Writes what is pending and resolves once it is stored; rejects with a failure not yet surfaced. */
+  /**
+   * Writes what is pending and resolves once it is stored; rejects with a failure not yet surfaced.
+   * @example
+   * await reporter.flush(); // everything reported so far is stored
+   */
   flush(): Promise<void>;
-  /** Flushes, then stops: no more writes or polls, and later reports throw. */
+  /**
+   * Flushes, then stops: no more writes or polls, and later reports throw.
+   * @example
+   * try {
+   *   reporter.report(100, "Rendered");
+   * } finally {
+   *   await reporter.close();
+   * }
+   */
   close(): Promise<void>;
   /**
    * Aborted once a write is refused because the task has ended, or a poll finds it ended; the

@@ -96,7 +96,9 @@ export function emitRecords(models: TableModel[]): string {
     file.addFunction({
       isExported: true,
       name: `map${model.record}RowToRecord`,
-      docs: [`A ${model.table} row as PostgREST returns it, as a record. Narrowing is safe: the CHECKs hold for every stored row.`],
+      docs: [
+        `A ${model.table} row as PostgREST (or a Realtime change's \`new\`) has it, as a record. Narrowing is safe: the CHECKs hold for every stored row.\n@example\nconst record = map${model.record}RowToRecord(change.new as Tables<${quote(model.table)}>);`,
+      ],
       parameters: [{ name: "row", type: `Tables<${quote(model.table)}>` }],
       returnType: recordName(model),
       statements: (writer) => {

@@ -51,7 +51,7 @@ export function emitStatusMachine(machine: StatusMachine): string {
   file.addFunction({
     isExported: true,
     name: "isFinalStatus",
-    docs: [`Whether a task in \`status\` is done for good (${machine.final.join(", ")}).`],
+    docs: [`Whether a task in \`status\` is done for good (${machine.final.join(", ")}).\n@example\nif (isFinalStatus(task.status)) console.log(\`finished \${task.finishedAt}\`);`],
     parameters: [{ name: "status", type: "StoryTaskStatus" }],
     returnType: "status is StoryTaskFinalStatus",
     statements: "return (STORY_TASK_FINAL_STATUSES as readonly StoryTaskStatus[]).includes(status);",
@@ -59,7 +59,7 @@ export function emitStatusMachine(machine: StatusMachine): string {
   file.addFunction({
     isExported: true,
     name: "canMoveTo",
-    docs: ["Whether the status machine lets a task in `from` move to `to`."],
+    docs: ["Whether the status machine lets a task in `from` move to `to`.\n@example\nconst cancelable = canMoveTo(task.status, \"cancelled\");"],
     parameters: [
       { name: "from", type: "StoryTaskStatus" },
       { name: "to", type: "StoryTaskStatus" },
