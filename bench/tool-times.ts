@@ -1,9 +1,12 @@
 // Wall times of the developer commands, run as a user runs them (child `pnpm -s ...` processes):
-// `codegen --check`, and `db:apply` on a scratch server database (fresh, then with nothing to do).
+// `codegen --check`; `db:apply` on a scratch server database (fresh, then with nothing to do);
+// and each deploy path (db:apply, db:migrate, db:push) and db:drift on a Supabase-shaped
+// database, as its non-superuser deploy role.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { projectRoot } from "../scripts/lib/atlas-cli.ts";
-import { dropDatabase, recreateDatabase, withDatabaseName } from "../scripts/lib/postgres.ts";
+import { dropDatabase, recreateDatabase, withClient, withDatabaseName } from "../scripts/lib/postgres.ts";
+import { createSupabaseProject, ensureSupabaseRoles, supabaseEnv } from "../test/support/supabase-project.ts";
 import { serverAnswers } from "./bench-stack.ts";
 import { median, round } from "./stats.ts";
 import type { Table } from "./table.ts";
@@ -89,7 +92,41 @@ export async function benchToolTimes(options: { runs: number; serverUrl: string;
   }
   commands.push(summarizeRuns("pnpm -s db:apply (fresh database, after db:stand-ins)", fresh));
   commands.push(summarizeRuns("pnpm -s db:apply (again: no changes)", again));
+  commands.push(...(await timeDeployPaths(options)));
   return { runs: options.runs, commands, skipped: null };
+}
+
+/** Each deploy path on a fresh Supabase-shaped database: the first deploy, the second (nothing to do), then db:drift. */
+async function timeDeployPaths(options: { runs: number; serverUrl: string; signal: AbortSignal }): Promise<CommandTiming[]> {
+  const created = await ensureSupabaseRoles();
+  const timings: CommandTiming[] = [];
+  try {
+    for (const path of ["db:apply", "db:migrate", "db:push"]) {
+      const first: Finished[] = [];
+      const second: Finished[] = [];
+      const drift: Finished[] = [];
+      for (let run = 0; run < options.runs; run += 1) {
+        const project = await createSupabaseProject(`bench_${path.replace(":", "_")}`);
+        try {
+          const env = supabaseEnv(project);
+          first.push(await runPnpm([path, "--env", "supabase"], options.signal, env));
+          second.push(await runPnpm([path, "--env", "supabase"], options.signal, env));
+          drift.push(await runPnpm(["db:drift", "--env", "supabase"], options.signal, env));
+        } finally {
+          await project.drop();
+        }
+      }
+      timings.push(summarizeRuns(`pnpm -s ${path} --env supabase (a fresh Supabase-shaped database)`, first));
+      timings.push(summarizeRuns(`pnpm -s ${path} --env supabase (again: nothing to do)`, second));
+      timings.push(summarizeRuns(`pnpm -s db:drift --env supabase (after ${path})`, drift));
+    }
+  } finally {
+    // Leave the server's roles as they were found.
+    await withClient(options.serverUrl, async (client) => {
+      for (const role of created.reverse()) await client.query(`DROP ROLE IF EXISTS "${role}"`).catch(() => undefined);
+    });
+  }
+  return timings;
 }
 
 export function toolTimesTables(result: ToolTimesResult): Table[] {
