@@ -26,14 +26,14 @@ variable "desired_url" {
 }
 
 locals {
-  schemas          = ["auth", "public"]
-  host_owned       = ["auth.*", "public.stories"]
-  migrations_dir   = "file://supabase/migrations"
-  migration_format = "{{ sql . \"  \" }}"
+  schemas        = ["auth", "public"]
+  host_owned     = ["auth.*", "public.stories"]
+  migrations_dir = "file://supabase/migrations"
 }
 
-# schema/ itself: built into a scratch database, and diffed into supabase/migrations/ (whose
-# first file creates the stubs as guarded stand-ins, so no migration ever contains them).
+# schema/ itself, built into a scratch database (after the stand-ins, whose guarded migration
+# creates the stubs, so no other migration contains them); its migration dir is where
+# `atlas migrate hash | validate` look.
 env "schema" {
   src     = "file://schema"
   url     = var.url
@@ -41,11 +41,6 @@ env "schema" {
   schemas = local.schemas
   migration {
     dir = local.migrations_dir
-  }
-  format {
-    migrate {
-      diff = local.migration_format
-    }
   }
 }
 

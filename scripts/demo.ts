@@ -89,6 +89,7 @@ try {
     });
     if (!live) console.log(shown);
   }
+  await reporter.close();
   await logTaskEvent(repo, task.id, { eventType: "info", message: "Uploaded 12 images to storage" });
   await logTaskCompletion(repo, task.id, "succeeded", { message: `Rendered ${scenelets.length} shots` });
   show(100, "Done");
