@@ -56,52 +56,72 @@ AS $$
 #variable_conflict use_variable
 DECLARE
   batch jsonb := events;
-  appended public.story_task_events[];
   highest integer;
+  appended bigint;
   conflict record;
 BEGIN
   IF jsonb_typeof(events) IS DISTINCT FROM 'array' OR jsonb_array_length(events) NOT BETWEEN 1 AND 1000 THEN
     RAISE EXCEPTION 'events must be an array of 1 to 1000 events' USING ERRCODE = '22023';
   END IF;
   -- Each event needs its id before the statements below, which must all see the same batch.
-  IF EXISTS (SELECT 1 FROM jsonb_array_elements(events) AS e(value) WHERE e.value ->> 'id' IS NULL) THEN
+  IF jsonb_path_exists(events, '$[*] ? (!exists(@.id) || @.id == null)') THEN
     SELECT jsonb_agg(CASE WHEN e.value ->> 'id' IS NULL THEN e.value || jsonb_build_object('id', gen_random_uuid()) ELSE e.value END ORDER BY e.position)
     INTO batch
     FROM jsonb_array_elements(events) WITH ORDINALITY AS e(value, position);
   END IF;
 
-  IF EXISTS (SELECT 1 FROM jsonb_to_recordset(batch) AS e(progress_override integer) WHERE e.progress_override IS NOT NULL) THEN
+  IF (SELECT count(DISTINCT e.id) FROM jsonb_to_recordset(batch) AS e(id uuid)) < jsonb_array_length(batch) THEN
+    RAISE EXCEPTION 'events must not repeat an id' USING ERRCODE = '22023';
+  END IF;
+  SELECT max(e.progress_override) INTO highest FROM jsonb_to_recordset(batch) AS e(progress_override integer);
+  IF highest IS NOT NULL THEN
     -- Lock the task before the inserts: their foreign-key checks take KEY SHARE locks, and two
     -- appends each upgrading theirs to update the progress would deadlock.
     PERFORM 1 FROM public.story_tasks AS t WHERE t.id = task_id FOR NO KEY UPDATE;
   END IF;
 
-  WITH given AS (
-    SELECT e.*
-    FROM ROWS FROM (jsonb_to_recordset(batch) AS (id uuid, event_type text, message text, payload jsonb, progress_override integer))
-      WITH ORDINALITY AS e(id, event_type, message, payload, progress_override, position)
-  ), inserted AS (
-    INSERT INTO public.story_task_events AS s (id, task_id, event_type, message, payload, progress_override)
-    SELECT g.id, task_id, g.event_type, g.message, g.payload, g.progress_override
-    FROM given AS g
-    WHERE NOT EXISTS (SELECT 1 FROM public.story_task_events AS stored WHERE stored.id = g.id)
-    ORDER BY g.position
-    ON CONFLICT (id) DO NOTHING
-    RETURNING s.*
-  )
-  SELECT array_agg(i ORDER BY i.seq), max(i.progress_override) INTO appended, highest FROM inserted AS i;
-
-  IF highest IS NOT NULL THEN
-    UPDATE public.story_tasks AS t SET progress = highest WHERE t.id = task_id AND t.progress < highest;
-  END IF;
-
-  -- Every event new: they are stored in the order given, which their seq keeps.
-  IF cardinality(appended) = jsonb_array_length(batch) THEN
-    RETURN QUERY SELECT * FROM unnest(appended);
+  IF NOT EXISTS (
+    SELECT 1 FROM public.story_task_events AS s
+    WHERE s.id = ANY (ARRAY(SELECT e.id FROM jsonb_to_recordset(batch) AS e(id uuid)))
+  ) THEN
+    -- New events, as nearly always: stored and returned in one statement, in the order given.
+    RETURN QUERY
+      INSERT INTO public.story_task_events AS s (id, task_id, event_type, message, payload, progress_override)
+      SELECT e.id, task_id, e.event_type, e.message, e.payload, e.progress_override
+      FROM ROWS FROM (jsonb_to_recordset(batch) AS (id uuid, event_type text, message text, payload jsonb, progress_override integer))
+        WITH ORDINALITY AS e(id, event_type, message, payload, progress_override, position)
+      ORDER BY e.position
+      ON CONFLICT (id) DO NOTHING
+      RETURNING s.*;
+    GET DIAGNOSTICS appended = ROW_COUNT;
+    IF appended < jsonb_array_length(batch) THEN
+      -- Another session stored some of these ids meanwhile: retried, this call takes the path below
+      -- (PostgREST retries a serialization failure itself).
+      RAISE EXCEPTION 'another session appended some of these events at the same moment' USING ERRCODE = '40001';
+    END IF;
+    IF highest IS NOT NULL THEN
+      UPDATE public.story_tasks AS t SET progress = highest WHERE t.id = task_id AND t.progress < highest;
+    END IF;
     RETURN;
+  ELSE
+    -- A retried call: the events stored before are not written again, nor their progress applied again.
+    WITH inserted AS (
+      INSERT INTO public.story_task_events AS s (id, task_id, event_type, message, payload, progress_override)
+      SELECT e.id, task_id, e.event_type, e.message, e.payload, e.progress_override
+      FROM ROWS FROM (jsonb_to_recordset(batch) AS (id uuid, event_type text, message text, payload jsonb, progress_override integer))
+        WITH ORDINALITY AS e(id, event_type, message, payload, progress_override, position)
+      WHERE NOT EXISTS (SELECT 1 FROM public.story_task_events AS stored WHERE stored.id = e.id)
+      ORDER BY e.position
+      ON CONFLICT (id) DO NOTHING
+      RETURNING s.progress_override
+    )
+    SELECT max(i.progress_override) INTO highest FROM inserted AS i;
+    IF highest IS NOT NULL THEN
+      UPDATE public.story_tasks AS t SET progress = highest WHERE t.id = task_id AND t.progress < highest;
+    END IF;
   END IF;
 
-  -- Some were stored before (a retried call): each the same event, or a conflict.
+  -- The events stored before: each the same event, or a conflict.
   SELECT g.id, concat_ws(',',
       CASE WHEN s.task_id IS DISTINCT FROM task_id THEN 'task_id' END,
       CASE WHEN s.event_type IS DISTINCT FROM g.event_type THEN 'event_type' END,
