@@ -115,6 +115,19 @@ describe.each(stacks)("workers on $name", ({ start }) => {
       expect((await repo.getTask(task.id)).progress).toBe(30);
     });
 
+    it("the same batch sent twice at once (a retry racing the original) is stored once, and both calls succeed", async () => {
+      const task = await repo.createTask({ operation: "CREATE_SHOT_AUDIO", status: "running" });
+      const batch = Array.from({ length: 200 }, (_, n) => ({ id: randomUUID(), eventType: "chat_message" as const, message: `delta ${n}` }));
+      const racers = [createStoryTasksRepository(running.stack.client(running.stack.serviceRoleKey)), createStoryTasksRepository(running.stack.client(running.stack.serviceRoleKey))];
+      for (let round = 0; round < 5; round++) {
+        const events = batch.map((event) => ({ ...event, id: randomUUID(), message: `${event.message} r${round}` }));
+        const [first, second] = await Promise.all(racers.map((racer) => racer.appendEvents(task.id, events)));
+        expect(second).toEqual(first);
+        expect(first!.map((event) => event.message)).toEqual(events.map((event) => event.message));
+      }
+      expect((await repo.listEvents(task.id, { limit: 1000 })).length).toBe(1000);
+    });
+
     it("validates every event before anything is sent, naming the event and the field", async () => {
       const task = await repo.createTask({ operation: "CREATE_SHOT_AUDIO", status: "running" });
       const id = randomUUID();
