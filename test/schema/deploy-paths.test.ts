@@ -5,13 +5,11 @@
 // alone and exactly the intended privileges, and db:drift finds nothing; the ledgered paths refuse
 // each other's databases in one sentence.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeObjects } from "../../scripts/lib/database-objects.ts";
 import { projectRoot } from "../../scripts/lib/atlas-cli.ts";
 import { withClient } from "../../scripts/lib/postgres.ts";
-import pg from "pg";
 import { runScript } from "../support/databases.ts";
 import { intendedPrivileges, readPrivileges } from "../support/privileges.ts";
-import { type SupabaseProject, createSupabaseProject, dumpHostSchema, supabaseEnv } from "../support/supabase-project.ts";
+import { type SupabaseProject, createSupabaseProject, dumpHostSchema, dumpLibraryObjects, supabaseEnv } from "../support/supabase-project.ts";
 
 const paths = [
   { name: "db:apply", command: "db:apply", unchanged: /No changes: the database already matches schema\//, ledger: undefined },
@@ -22,14 +20,6 @@ const paths = [
 /** Our objects as pg-delta reads them, per path, to compare what the three paths built. */
 const built = new Map<string, string[]>();
 
-async function ourObjects(url: string): Promise<string[]> {
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
-  try {
-    return await describeObjects({ pool });
-  } finally {
-    await pool.end();
-  }
-}
 
 describe.each(paths)("deploy path $name on a fresh Supabase-shaped database", ({ name, command, unchanged, ledger }) => {
   let project: SupabaseProject;
@@ -49,7 +39,7 @@ describe.each(paths)("deploy path $name on a fresh Supabase-shaped database", ({
     expect(role).toEqual({ rolname: "stand_in_postgres", rolsuper: false });
     const first = deploy();
     expect(first.status, first.stdout + first.stderr).toBe(0);
-    built.set(name, await ourObjects(project.url));
+    built.set(name, await dumpLibraryObjects(project.url));
     expect(built.get(name)!.length).toBeGreaterThan(0);
   });
 
@@ -57,7 +47,7 @@ describe.each(paths)("deploy path $name on a fresh Supabase-shaped database", ({
     const second = deploy();
     expect(second.status, second.stdout + second.stderr).toBe(0);
     expect(second.stdout + second.stderr).toMatch(unchanged);
-    expect(await ourObjects(project.url)).toEqual(built.get(name));
+    expect(await dumpLibraryObjects(project.url)).toEqual(built.get(name));
   });
 
   it("leaves the host's tables, functions and auth exactly as they were", async () => {
@@ -78,13 +68,13 @@ describe.each(paths)("deploy path $name on a fresh Supabase-shaped database", ({
 
   if (ledger) {
     it("the paths that keep another ledger, or none, refuse this database in one sentence and change nothing", async () => {
-      const before = await ourObjects(project.url);
+      const before = await dumpLibraryObjects(project.url);
       for (const other of paths.filter((path) => path.command !== command)) {
         const refused = runScript(other.command, ["--env", "supabase"], "", projectRoot, supabaseEnv(project));
         expect(refused.status, other.command).toBe(1);
         expect(refused.stderr.trim()).toMatch(new RegExp(`^this database is deployed with .*, whose ledger is ${ledger.replaceAll(".", "\\.")}, so \`pnpm ${other.command}\` would [^\n]*$`));
       }
-      expect(await ourObjects(project.url)).toEqual(before);
+      expect(await dumpLibraryObjects(project.url)).toEqual(before);
     });
   }
 });

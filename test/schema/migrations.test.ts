@@ -3,14 +3,12 @@
 // exists without its RLS and grants, not even when a migration fails half way.
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeObjects } from "../../scripts/lib/database-objects.ts";
 import { runSqlScript, withClient } from "../../scripts/lib/postgres.ts";
 import { standInsMigration } from "../../scripts/lib/schema-sources.ts";
 import { createEmptyDatabase, runScript, runScriptOrThrow } from "../support/databases.ts";
 import { type ProjectCopy, copyProject } from "../support/project-copy.ts";
-import { type SupabaseProject, createSupabaseProject, dumpHostSchema, supabaseEnv } from "../support/supabase-project.ts";
+import { type SupabaseProject, createSupabaseProject, dumpHostSchema, dumpLibraryObjects, supabaseEnv } from "../support/supabase-project.ts";
 
 function migrationFiles(project: ProjectCopy): string[] {
   return readdirSync(path.join(project.root, "supabase", "migrations"))
@@ -18,14 +16,6 @@ function migrationFiles(project: ProjectCopy): string[] {
     .sort();
 }
 
-async function ourObjects(url: string): Promise<string[]> {
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
-  try {
-    return await describeObjects({ pool });
-  } finally {
-    await pool.end();
-  }
-}
 
 describe("supabase/migrations/", () => {
   it("passes atlas migrate validate, which fails once a migration is edited by hand", async () => {
@@ -52,7 +42,7 @@ describe("supabase/migrations/", () => {
       const before = await dumpHostSchema(supabase.adminUrl);
       await runSqlScript(supabase.url, readFileSync(path.join("supabase", "migrations", standInsMigration), "utf8"));
       expect(await dumpHostSchema(supabase.adminUrl)).toEqual(before);
-      expect(await ourObjects(supabase.url)).toEqual([]);
+      expect(await dumpLibraryObjects(supabase.url)).toEqual([]);
     } finally {
       await supabase.drop();
     }
@@ -79,7 +69,7 @@ describe("a migration that fails half way", () => {
       const failed = runScript(deploy, ["--env", "supabase"], "", project.root, supabaseEnv(supabase));
       expect(failed.status).toBe(1);
       expect(failed.stdout + failed.stderr).toMatch(/division by zero/);
-      expect(await ourObjects(supabase.url)).toEqual([]);
+      expect(await dumpLibraryObjects(supabase.url)).toEqual([]);
       const tables = await withClient(supabase.url, async (client) => (await client.query("SELECT to_regclass('public.story_tasks') AS tasks")).rows[0]);
       expect(tables).toEqual({ tasks: null });
     } finally {

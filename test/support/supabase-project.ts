@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeId, extract } from "@supabase/pg-delta";
 import pg from "pg";
+import { describeObjects } from "../../scripts/lib/database-objects.ts";
 import { deployLedgers } from "../../src/local-stack/deploy-ledgers.ts";
 import { dropDatabase, runSqlScript, withClient, withDatabaseName } from "../../scripts/lib/postgres.ts";
 import { serverUrl } from "./databases.ts";
@@ -97,6 +98,16 @@ export async function dumpHostSchema(url: string): Promise<string[]> {
     ]
       .filter((line) => host(line.split(" ")[0]!))
       .sort();
+  } finally {
+    await pool.end();
+  }
+}
+
+/** This library's objects in the database, as pg-delta reads them: equal dumps, equal objects. */
+export async function dumpLibraryObjects(url: string): Promise<string[]> {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    return await describeObjects({ pool });
   } finally {
     await pool.end();
   }
