@@ -12,7 +12,7 @@ import {
   type StoryTasksRepository,
   createStoryTasksRepository,
 } from "../../src/repository/index.ts";
-import { type TestStack, insertStory, insertUser, stacks, tableState } from "../support/stacks.ts";
+import { type TestStack, expectRefusedUnchanged, insertStory, insertUser, stacks, tableState } from "../support/stacks.ts";
 import { pathTo, terminalStatuses, transitionPairs } from "../support/status-machine.ts";
 
 describe.each(stacks)("story-task repository on $name", ({ start }) => {
@@ -27,17 +27,7 @@ describe.each(stacks)("story-task repository on $name", ({ start }) => {
     await running?.stop();
   });
 
-  /** Expects `call` to throw `type` before changing anything in either table. */
-  async function expectRefusedUnchanged<E extends Error>(call: () => Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-    const before = await tableState(running.stack);
-    const error = await call().then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(type);
-    expect(await tableState(running.stack)).toEqual(before);
-    return error as E;
-  }
+  const refused = <E extends Error>(call: () => Promise<unknown>, type: new (...args: never[]) => E) => expectRefusedUnchanged(running.stack, call, type);
 
   describe("success paths, read back", () => {
     it("createTask with only an operation, then getTask", async () => {
@@ -144,7 +134,7 @@ describe.each(stacks)("story-task repository on $name", ({ start }) => {
     ];
     it.each(cases)("refuses %s, naming the field and rule, with nothing written", async (_, call, field, rule) => {
       const task = await repo.createTask({ operation: "CREATE_SHOT_AUDIO", status: "running", progress: 20 });
-      const error = await expectRefusedUnchanged(() => call(repo, task.id), StoryTaskValidationError);
+      const error = await refused(() => call(repo, task.id), StoryTaskValidationError);
       expect(error.issues).toContainEqual({ field, rule: expect.stringMatching(rule) });
       expect(error.message).toContain(field);
       expect(error.cause).toBeUndefined(); // refused here: no PostgREST error behind it
@@ -154,23 +144,23 @@ describe.each(stacks)("story-task repository on $name", ({ start }) => {
   describe("references and missing rows", () => {
     it("an unknown story is a StoryTaskForeignKeyError naming the story", async () => {
       const storyId = randomUUID();
-      const error = await expectRefusedUnchanged(() => repo.createTask({ storyId, operation: "CREATE_STORY" }), StoryTaskForeignKeyError);
+      const error = await refused(() => repo.createTask({ storyId, operation: "CREATE_STORY" }), StoryTaskForeignKeyError);
       expect(error).toMatchObject({ reference: "story", field: "storyId", code: "23503" });
       expect(error.message).toBe(`Unknown story: storyId ${storyId} does not exist`);
       expect(error.cause).toMatchObject({ code: "23503" });
     });
     it("an unknown requesting user is a StoryTaskForeignKeyError naming the user", async () => {
-      const error = await expectRefusedUnchanged(() => repo.createTask({ requestedBy: randomUUID(), operation: "CREATE_STORY" }), StoryTaskForeignKeyError);
+      const error = await refused(() => repo.createTask({ requestedBy: randomUUID(), operation: "CREATE_STORY" }), StoryTaskForeignKeyError);
       expect(error).toMatchObject({ reference: "requestingUser", field: "requestedBy" });
     });
     it("an event for an unknown task is a StoryTaskForeignKeyError naming the task", async () => {
-      const error = await expectRefusedUnchanged(() => repo.appendEvent(randomUUID(), { eventType: "info", message: "orphan" }), StoryTaskForeignKeyError);
+      const error = await refused(() => repo.appendEvent(randomUUID(), { eventType: "info", message: "orphan" }), StoryTaskForeignKeyError);
       expect(error).toMatchObject({ reference: "task", field: "taskId" });
     });
     it("getTask and updateStatus of an unknown task are StoryTaskNotFoundError", async () => {
       const taskId = randomUUID();
-      expect(await expectRefusedUnchanged(() => repo.getTask(taskId), StoryTaskNotFoundError)).toMatchObject({ taskId, message: `Story task ${taskId} not found` });
-      const viaUpdate = await expectRefusedUnchanged(() => repo.updateStatus(taskId, { status: "running", event: { message: "x" } }), StoryTaskNotFoundError);
+      expect(await refused(() => repo.getTask(taskId), StoryTaskNotFoundError)).toMatchObject({ taskId, message: `Story task ${taskId} not found` });
+      const viaUpdate = await refused(() => repo.updateStatus(taskId, { status: "running", event: { message: "x" } }), StoryTaskNotFoundError);
       expect(viaUpdate).toMatchObject({ taskId, code: "ST404" });
     });
   });
@@ -193,7 +183,7 @@ describe.each(stacks)("story-task repository on $name", ({ start }) => {
 
     it.each(pairs.filter((pair) => !pair.ok))("$from -> $to is a StoryTaskTransitionError, and changes nothing", async ({ from, to }) => {
       const before = await taskIn(from);
-      const error = await expectRefusedUnchanged(() => repo.updateStatus(before.id, { status: to, event: { message: "should not be stored" } }), StoryTaskTransitionError);
+      const error = await refused(() => repo.updateStatus(before.id, { status: to, event: { message: "should not be stored" } }), StoryTaskTransitionError);
       expect(error).toMatchObject({ from, to, code: "ST001" });
       expect(error.message).toContain(from);
       expect(await repo.getTask(before.id)).toEqual(before);
@@ -209,7 +199,7 @@ describe.each(stacks)("story-task repository on $name", ({ start }) => {
 
     it("a finished task takes no more progress: the event is refused with it", async () => {
       const task = await taskIn("failed");
-      const error = await expectRefusedUnchanged(
+      const error = await refused(
         () => repo.appendEvent(task.id, { eventType: "progress", message: "too late", progressOverride: 90 }),
         StoryTaskTransitionError,
       );

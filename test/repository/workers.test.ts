@@ -12,7 +12,7 @@ import {
 } from "../../src/repository/index.ts";
 import { logTaskCompletion, logTaskStart } from "../../src/task-logging/index.ts";
 import { interceptedRepository } from "../support/intercepted.ts";
-import { type TestStack, insertStory, stacks, tableState } from "../support/stacks.ts";
+import { type TestStack, expectRefusedUnchanged, insertStory, stacks, tableState } from "../support/stacks.ts";
 
 describe.each(stacks)("workers on $name", ({ start }) => {
   let running: TestStack;
@@ -26,16 +26,7 @@ describe.each(stacks)("workers on $name", ({ start }) => {
     await running?.stop();
   });
 
-  async function refused<E extends Error>(call: () => Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-    const before = await tableState(running.stack);
-    const error = await call().then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(type);
-    expect(await tableState(running.stack)).toEqual(before);
-    return error as E;
-  }
+  const refused = <E extends Error>(call: () => Promise<unknown>, type: new (...args: never[]) => E) => expectRefusedUnchanged(running.stack, call, type);
 
   describe("createTask with an id", () => {
     it("a retry with the same content returns the stored task and writes nothing", async () => {

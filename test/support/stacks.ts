@@ -2,6 +2,7 @@
 // embedded PGlite, each behind a real PostgREST, reached through supabase-js.
 import { type LocalStack, startLocalStack } from "../../src/local-stack/index.ts";
 import pg from "pg";
+import { expect } from "vitest";
 import { createSupabaseProject } from "./supabase-project.ts";
 
 export interface TestStack {
@@ -53,6 +54,18 @@ export const stacks: { name: string; start(label: string): Promise<TestStack> }[
     },
   },
 ];
+
+/** Expects `call` to reject with `type` and leave both tables as they were; returns the error. */
+export async function expectRefusedUnchanged<E extends Error>(stack: LocalStack, call: () => Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
+  const before = await tableState(stack);
+  const error = await call().then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(type);
+  expect(await tableState(stack)).toEqual(before);
+  return error as E;
+}
 
 /** Row counts and a checksum of both tables: equal before and after means nothing changed. */
 export async function tableState(stack: LocalStack): Promise<{ tasks: number; events: number; checksum: string }> {
