@@ -3,6 +3,7 @@
 // --check` catching stale bindings.
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabase, connect, createEmptyDatabase, runScript, runScriptOrThrow } from "../support/databases.ts";
 import { type ProjectCopy, copyProject } from "../support/project-copy.ts";
@@ -21,6 +22,21 @@ describe("changing schema/, end to end", () => {
   });
 
   const read = (file: string) => readFileSync(path.join(project.root, file), "utf8");
+  /** Runs `use` on a fresh database built by `pnpm db:migrate` from the copy's migrations. */
+  async function withMigratedCopy(use: (client: pg.Client) => Promise<void>): Promise<void> {
+    const migrated = await createEmptyDatabase("codegen_e2e_migrated");
+    try {
+      runScriptOrThrow("db:migrate", [], migrated.url, project.root);
+      const client = await connect(migrated.url);
+      try {
+        await use(client);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await migrated.drop();
+    }
+  }
   const write = (file: string, content: string) => writeFileSync(path.join(project.root, file), content);
 
   it("passes codegen --check on the unchanged copy", () => {
@@ -51,19 +67,10 @@ describe("changing schema/, end to end", () => {
     expect(runScript("codegen", ["--check"], scratch.url, project.root).status).toBe(0);
 
     // The CHECK, in a database built from the copy's migrations.
-    const migrated = await createEmptyDatabase("codegen_e2e_migrated");
-    try {
-      runScriptOrThrow("db:migrate", [], migrated.url, project.root);
-      const client = await connect(migrated.url);
-      try {
-        const inserted = await client.query("INSERT INTO public.story_tasks (operation) VALUES ('TRANSLATE_STORY') RETURNING operation");
-        expect(inserted.rows[0].operation).toBe("TRANSLATE_STORY");
-      } finally {
-        await client.end();
-      }
-    } finally {
-      await migrated.drop();
-    }
+    await withMigratedCopy(async (client) => {
+      const inserted = await client.query("INSERT INTO public.story_tasks (operation) VALUES ('TRANSLATE_STORY') RETURNING operation");
+      expect(inserted.rows[0].operation).toBe("TRANSLATE_STORY");
+    });
 
     // The zod enum and the union type, as the copy's generated code has them.
     write(
@@ -94,23 +101,14 @@ describe("changing schema/, end to end", () => {
     runScriptOrThrow("codegen", [], scratch.url, project.root);
 
     // The trigger and the CHECK, in a database built from the copy's migrations.
-    const migrated = await createEmptyDatabase("codegen_e2e_paused");
-    try {
-      runScriptOrThrow("db:migrate", [], migrated.url, project.root);
-      const client = await connect(migrated.url);
-      try {
-        const task = (await client.query("INSERT INTO public.story_tasks (operation, status) VALUES ('CREATE_STORY', 'running') RETURNING id")).rows[0].id;
-        const move = (status: string) => client.query("UPDATE public.story_tasks SET status = $2 WHERE id = $1 RETURNING status", [task, status]);
-        expect((await move("paused")).rows).toEqual([{ status: "paused" }]);
-        await expect(move("succeeded")).rejects.toMatchObject({ code: "ST001", detail: "from=paused to=succeeded" });
-        expect((await move("running")).rows).toEqual([{ status: "running" }]);
-        await expect(move("frozen")).rejects.toMatchObject({ code: "23514", constraint: "story_tasks_status_check" });
-      } finally {
-        await client.end();
-      }
-    } finally {
-      await migrated.drop();
-    }
+    await withMigratedCopy(async (client) => {
+      const task = (await client.query("INSERT INTO public.story_tasks (operation, status) VALUES ('CREATE_STORY', 'running') RETURNING id")).rows[0].id;
+      const move = (status: string) => client.query("UPDATE public.story_tasks SET status = $2 WHERE id = $1 RETURNING status", [task, status]);
+      expect((await move("paused")).rows).toEqual([{ status: "paused" }]);
+      await expect(move("succeeded")).rejects.toMatchObject({ code: "ST001", detail: "from=paused to=succeeded" });
+      expect((await move("running")).rows).toEqual([{ status: "running" }]);
+      await expect(move("frozen")).rejects.toMatchObject({ code: "23514", constraint: "story_tasks_status_check" });
+    });
 
     // The zod enum, the union type and the generated machine, as the copy's code has them.
     write(
