@@ -45,7 +45,8 @@ $$;
 
 -- Appends `events` (a JSON array of 1 to 1,000 events: id optional, event_type, message,
 -- payload, progress_override) to a task, in the order given, in one transaction; the task's
--- progress moves to the highest override, never backwards. Returns the events as stored, in
+-- progress moves to the highest override, never backwards. Appends to one task are serialised,
+-- so their seq follows the order they commit in. Returns the events as stored, in
 -- the order given. An event whose id is stored already is not written again, nor is its
 -- progress applied again, when it is the same event; otherwise ST409.
 CREATE FUNCTION public.append_story_task_events(task_id uuid, events jsonb)
@@ -74,11 +75,10 @@ BEGIN
     RAISE EXCEPTION 'events must not repeat an id' USING ERRCODE = '22023';
   END IF;
   SELECT max(e.progress_override) INTO highest FROM jsonb_to_recordset(batch) AS e(progress_override integer);
-  IF highest IS NOT NULL THEN
-    -- Lock the task before the inserts: their foreign-key checks take KEY SHARE locks, and two
-    -- appends each upgrading theirs to update the progress would deadlock.
-    PERFORM 1 FROM public.story_tasks AS t WHERE t.id = task_id FOR NO KEY UPDATE;
-  END IF;
+  -- Lock the task before the inserts: appends to one task then take their seq in the order they
+  -- commit (so a reader following `seq > last seen` misses none), and two appends cannot deadlock
+  -- upgrading their foreign-key checks' KEY SHARE locks to update the progress.
+  PERFORM 1 FROM public.story_tasks AS t WHERE t.id = task_id FOR NO KEY UPDATE;
 
   IF NOT EXISTS (
     SELECT 1 FROM public.story_task_events AS s
