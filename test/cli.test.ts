@@ -50,7 +50,7 @@ describe("story-tasks on a PostgreSQL server", () => {
     const proxy = await startGatedProxy(stack.url);
     proxy.closeAfter((request) => request.path.includes("/story_task_events"));
     const tail = startScript("story-tasks", ["--json", "tail", task.id, "--interval-ms", "50"], { SUPABASE_URL: proxy.url, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey });
-    let secondPoll: string[] = [];
+    let before = 0;
     try {
       await tail.line(/"message":"Started"/);
       // Its second poll has begun and waits at the gate: nothing is read while the 5,000 go in.
@@ -58,10 +58,9 @@ describe("story-tasks on a PostgreSQL server", () => {
       for (let batch = 0; batch < 5; batch++) {
         await repo.appendEvents(task.id, frames.slice(batch * 1000, (batch + 1) * 1000).map((message) => ({ eventType: "progress" as const, message })));
       }
-      const before = proxy.forwarded.length;
+      before = proxy.forwarded.length;
       proxy.open();
       await tail.line(/"message":"Frame 5000 of 5000"/);
-      secondPoll = proxy.forwarded.slice(before, before + 7).map((request) => request.path.replace(/\?.*/, ""));
       await repo.updateStatus(task.id, { status: "succeeded", event: { message: "Rendered" } });
       await tail.line(/^\{"task":/);
       expect(await tail.exited).toBe(0);
@@ -70,6 +69,7 @@ describe("story-tasks on a PostgreSQL server", () => {
       await proxy.stop();
     }
     // The second poll: the task, then five full pages of 1,000 and an empty one.
+    const secondPoll = proxy.forwarded.slice(before, before + 7).map((request) => request.path.replace(/\?.*/, ""));
     expect(secondPoll).toEqual(["/rest/v1/story_tasks", ...Array<string>(6).fill("/rest/v1/story_task_events")]);
     const printed = tail.lines.slice(0, -1).map((line) => JSON.parse(line) as StoryTaskEventRecord);
     expect(printed.map((event) => event.message)).toEqual(["Started", ...frames, "Rendered"]);

@@ -51,12 +51,7 @@ ${Object.values(failureKinds)
   .map((kind) => `  ${kind.exitCode}  ${kind.means}`)
   .join("\n")}`;
 
-export interface Invocation {
-  help: boolean;
-  json: boolean;
-  connectOptions: ConnectOptions;
-  run: Run;
-}
+export type Invocation = { help: true } | { help: false; json: boolean; connectOptions: ConnectOptions; run: Run };
 
 /** The command line as a command ready to run; a UsageError for anything it cannot run. */
 export function parseCommandLine(argv: string[]): Invocation {
@@ -67,9 +62,7 @@ export function parseCommandLine(argv: string[]): Invocation {
     throw new UsageError(oneLine(error));
   }
   const { positionals, values } = parsed;
-  const noop: Run = async () => undefined;
-  const connectOptions = { dataDir: values["data-dir"], inMemoryAllowed: false, migrate: values.migrate ?? false };
-  if (values.help) return { help: true, json: false, connectOptions, run: noop };
+  if (values.help) return { help: true };
   const [name, taskId, ...extra] = positionals;
   const names = Object.keys(commands);
   if (!name) throw new UsageError(`say which command: ${names.join(", ")} (story-tasks --help says more)`);
@@ -82,6 +75,7 @@ export function parseCommandLine(argv: string[]): Invocation {
   const foreign = given.find((option) => !command.options.includes(option));
   if (foreign) throw new UsageError(`--${foreign} is not an option of ${name}: ${command.synopsis}`);
   const optionValues: OptionValues = Object.fromEntries(given.map((option) => [option, values[option]]));
+  const connectOptions = { dataDir: values["data-dir"], inMemoryAllowed: false, migrate: values.migrate ?? false };
   return { help: false, json: values.json ?? false, connectOptions, run: command.prepare(optionValues, taskId ?? "") };
 }
 
