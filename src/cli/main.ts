@@ -66,7 +66,7 @@ export function parseCommandLine(argv: string[]): Invocation {
   const [name, taskId, ...extra] = positionals;
   const names = Object.keys(commands);
   if (!name) throw new UsageError(`say which command: ${names.join(", ")} (story-tasks --help says more)`);
-  const command: Command | undefined = commands[name];
+  const command: Command | undefined = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}: the commands are ${names.join(", ")}`);
   if (command.task && !taskId) throw new UsageError(`${name} needs a task id`);
   const unexpected = command.task ? extra : positionals.slice(1);
