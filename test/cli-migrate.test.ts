@@ -37,10 +37,14 @@ describe("DATABASE_URL without the schema", () => {
     }
   };
 
-  it("story-tasks and the demo refuse it in one line, exit 2, and create nothing", async () => {
-    for (const run of [await script("story-tasks", ["list", "--story", randomUUID()], database.url), await script("demo", [], database.url)]) {
-      expect(run.status).toBe(2);
-      expect(run.stderr).toMatch(/(story-tasks|demo): The database "story_tasks_test_cli_migrate_\w+" at .* has no story-task schema .* --migrate/);
+  it("story-tasks (exit 7, a schema failure) and the demo (exit 2) refuse it in one line, and create nothing", async () => {
+    const runs = [
+      { run: await script("story-tasks", ["list", "--story", randomUUID()], database.url), status: 7, line: /story-tasks: database schema: The database "story_tasks_test_cli_migrate_\w+" at .* has no story-task schema .* --migrate/ },
+      { run: await script("demo", [], database.url), status: 2, line: /demo: The database "story_tasks_test_cli_migrate_\w+" at .* has no story-task schema .* --migrate/ },
+    ];
+    for (const { run, status, line } of runs) {
+      expect(run.status).toBe(status);
+      expect(run.stderr).toMatch(line);
       expect(run.stderr).not.toMatch(/\n\s+at /);
     }
     expect(await hasTables()).toBe(false);

@@ -1,95 +1,13 @@
 // `pnpm demo` (the README's first command) on the embedded default, then the `story-tasks` CLI
 // reading what it wrote; and both against a PostgreSQL server through DATABASE_URL.
-import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { projectRoot } from "../scripts/lib/atlas-cli.ts";
 import { type LocalStack, startLocalStack } from "../src/local-stack/index.ts";
 import { createStoryTasksRepository } from "../src/repository/index.ts";
 import { type TestDatabase, createEmptyDatabase } from "./support/databases.ts";
-
-const execFileAsync = promisify(execFile);
-
-/** This process's environment without the connection settings the scripts read, plus `env`. */
-const scriptEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...process.env, DATABASE_URL: "", SUPABASE_URL: "", SUPABASE_SERVICE_ROLE_KEY: "", ...env });
-
-/** Runs a package script asynchronously (a local stack in this process must keep serving). */
-async function script(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync("pnpm", ["-s", name, ...args], { cwd: projectRoot, env: scriptEnv(env), timeout: 120_000 });
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { status: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-  }
-}
-
-/** A package script left running, its stdout read line by line as it comes. */
-interface RunningScript {
-  /** Resolves with the first line after the last one matched that matches `pattern`; rejects if the script ends first or `deadlineMs` passes. */
-  line(pattern: RegExp, deadlineMs?: number): Promise<string>;
-  lines: string[];
-  /** The exit code. */
-  exited: Promise<number | null>;
-  /** Ends the script and what it started, if it still runs. */
-  stop(): void;
-}
-
-function startScript(name: string, args: string[], env: NodeJS.ProcessEnv): RunningScript {
-  // Its own process group, so that stop() reaches tsx and node under pnpm.
-  const child = spawn("pnpm", ["-s", name, ...args], { cwd: projectRoot, env: scriptEnv(env), detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  const lines: string[] = [];
-  let stderr = "";
-  let matched = 0;
-  let ended = false;
-  const waiters = new Set<() => void>();
-  const wake = () => waiters.forEach((waiter) => waiter());
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    lines.push(line);
-    wake();
-  });
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.on("close", (code) => {
-      ended = true;
-      wake();
-      resolve(code);
-    }),
-  );
-  return {
-    lines,
-    exited,
-    line(pattern, deadlineMs = 60_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`no line matching ${pattern} within ${deadlineMs} ms`)), deadlineMs);
-        const finish = (failure?: Error, line?: string) => {
-          clearTimeout(timer);
-          waiters.delete(check);
-          if (failure) reject(new Error(`${failure.message}; stdout:\n${lines.join("\n")}\nstderr:\n${stderr}`));
-          else resolve(line!);
-        };
-        const check = () => {
-          const found = lines.findIndex((line, index) => index >= matched && pattern.test(line));
-          if (found >= 0) {
-            matched = found + 1;
-            finish(undefined, lines[found]);
-          } else if (ended) {
-            finish(new Error(`the script ended without a line matching ${pattern}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-    stop() {
-      if (!ended && child.pid) process.kill(-child.pid, "SIGTERM");
-    },
-  };
-}
+import { script, startScript } from "./support/scripts.ts";
 
 describe("pnpm demo on the embedded default, read back with story-tasks", () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), "story-tasks-demo-"));
@@ -133,16 +51,16 @@ describe("pnpm demo on the embedded default, read back with story-tasks", () => 
   it("exit codes tell refused, not found, usage and connection failures apart, each with one line", async () => {
     const refused = await script("story-tasks", ["--data-dir", dataDir, "cancel", taskId, "--reason", "too late"]);
     expect(refused.status).toBe(4);
-    expect(refused.stderr).toMatch(/story-tasks: story task .* is succeeded, which is final/);
+    expect(refused.stderr).toMatch(/story-tasks: refused by the status machine: story task .* is succeeded, which is final/);
     const missing = await script("story-tasks", ["--data-dir", dataDir, "show", "7f1d8f0e-0000-4000-8000-000000000000"]);
     expect(missing.status).toBe(3);
-    expect(missing.stderr).toContain("story-tasks: Story task 7f1d8f0e-0000-4000-8000-000000000000 not found");
+    expect(missing.stderr).toContain("story-tasks: not found: Story task 7f1d8f0e-0000-4000-8000-000000000000 not found");
     const malformed = await script("story-tasks", ["--data-dir", dataDir, "show", "task-1"]);
     expect(malformed.status).toBe(2);
-    expect(malformed.stderr).toContain("story-tasks: Invalid story task input: taskId must be a UUID");
+    expect(malformed.stderr).toContain("story-tasks: usage: Invalid story task input: taskId must be a UUID");
     const nowhere = await script("story-tasks", ["show", taskId]);
     expect(nowhere.status).toBe(2);
-    expect(nowhere.stderr).toContain("story-tasks: say where the tasks are");
+    expect(nowhere.stderr).toContain("story-tasks: usage: say where the tasks are");
     const unreachable = await script("story-tasks", ["show", taskId], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" });
     expect(unreachable.status).toBe(5);
     for (const run of [refused, missing, malformed, nowhere, unreachable]) expect(run.stderr).not.toMatch(/\n\s+at /);

@@ -36,3 +36,8 @@ export function redactUrl(url: string): string {
   if (shown.password) shown.password = "***";
   return shown.toString();
 }
+
+/** `1 task`, `3 tasks`. */
+export function counted(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}

@@ -27,6 +27,17 @@ const recordAppliedSql = "INSERT INTO embedded.applied_migrations (version) VALU
 // Held for the whole run on a server, so that two processes migrating one database take turns.
 const lockKey = "embedded.applied_migrations";
 
+/** A migration file that failed to apply (its transaction rolled back); `cause` is the database's error. */
+export class MigrationError extends Error {
+  override name = "MigrationError";
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(`migration ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 /** The migration files, in the order they apply (by name: they start with a timestamp). */
 export function listMigrationFiles(migrationsDir = defaultMigrationsDir): string[] {
   return readdirSync(migrationsDir)
@@ -91,7 +102,7 @@ async function applyPending(
     try {
       await apply(file, readFileSync(path.join(dir, file), "utf8"));
     } catch (error) {
-      throw new Error(`migration ${file} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new MigrationError(file, error);
     }
     applied.push(file);
     options.onApplied?.(file);

