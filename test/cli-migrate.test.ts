@@ -37,10 +37,10 @@ describe("DATABASE_URL without the schema", () => {
     }
   };
 
-  it("story-tasks (exit 7, a schema failure) and the demo (exit 2) refuse it in one line, and create nothing", async () => {
+  it("story-tasks and the demo refuse it in one line, as a schema failure (exit 7), and create nothing", async () => {
     const runs = [
       { run: await script("story-tasks", ["list", "--story", randomUUID()], database.url), status: 7, line: /story-tasks: database schema: The database "story_tasks_test_cli_migrate_\w+" at .* has no story-task schema .* --migrate/ },
-      { run: await script("demo", [], database.url), status: 2, line: /demo: The database "story_tasks_test_cli_migrate_\w+" at .* has no story-task schema .* --migrate/ },
+      { run: await script("demo", [], database.url), status: 7, line: /demo: database schema: The database "story_tasks_test_cli_migrate_\w+" at .* has no story-task schema .* --migrate/ },
     ];
     for (const { run, status, line } of runs) {
       expect(run.status).toBe(status);
