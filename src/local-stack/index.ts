@@ -15,7 +15,8 @@ import { type PostgrestServer, startPostgrest } from "./postgrest.ts";
 import { createNodeSupabaseClient } from "./supabase-client.ts";
 
 export { MissingSchemaError } from "./backends/postgres-server.ts";
-export { applyMigrations } from "./migrations.ts";
+export { DeployLedgerConflictError } from "./deploy-ledgers.ts";
+export { MigrationError, applyMigrations } from "./migrations.ts";
 export { signJwt } from "./jwt.ts";
 export { MissingOptionalPackageError } from "./optional-packages.ts";
 export { maxRequestBodyBytes, maxRequestNesting } from "./request-limits.ts";
