@@ -80,10 +80,8 @@ BEGIN
   -- upgrading their foreign-key checks' KEY SHARE locks to update the progress.
   PERFORM 1 FROM public.story_tasks AS t WHERE t.id = task_id FOR NO KEY UPDATE;
 
-  IF NOT EXISTS (
-    SELECT 1 FROM public.story_task_events AS s
-    WHERE s.id = ANY (ARRAY(SELECT e.id FROM jsonb_to_recordset(batch) AS e(id uuid)))
-  ) THEN
+  -- Stored already? One index probe per event (as `id = ANY (array)`, the planner may scan the table).
+  IF NOT EXISTS (SELECT 1 FROM jsonb_to_recordset(batch) AS e(id uuid) JOIN public.story_task_events AS s ON s.id = e.id) THEN
     -- New events, as nearly always: stored and returned in one statement, in the order given.
     RETURN QUERY
       INSERT INTO public.story_task_events AS s (id, task_id, event_type, message, payload, progress_override)
