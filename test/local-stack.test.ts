@@ -15,6 +15,7 @@ import { applyMigrations, listMigrationFiles } from "../src/local-stack/migratio
 import { startPostgrest } from "../src/local-stack/postgrest.ts";
 import { createNodeSupabaseClient } from "../src/local-stack/supabase-client.ts";
 import { connect, createEmptyDatabase, type TestDatabase } from "./support/databases.ts";
+import { waitForCondition } from "./support/wait.ts";
 
 /** PostgREST processes this test process started that are still running. */
 function postgrestChildren(): number[] {
@@ -70,13 +71,6 @@ function gone(pid: number): boolean {
     return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? true;
   } catch {
     return true;
-  }
-}
-
-async function waitFor(condition: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {
-  for (const deadline = Date.now() + deadlineMs; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -350,13 +344,13 @@ describe.each(kinds)("local stack on $name", ({ kind }) => {
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
     const exited = new Promise((resolve) => child.once("exit", resolve));
     try {
-      await waitFor(() => output.includes("\n") || child.exitCode !== null, "the child's stack starting", 60_000);
+      await waitForCondition(() => output.includes("\n") || child.exitCode !== null, "the child's stack starting", 60_000);
       const { postgrest } = JSON.parse(output) as { postgrest: number[] };
       expect(postgrest).toHaveLength(1);
       expect(gone(postgrest[0]!)).toBe(false);
       child.kill(signal);
       await exited;
-      await waitFor(() => gone(postgrest[0]!), `PostgREST ${postgrest[0]} ending after its parent's ${signal}`);
+      await waitForCondition(() => gone(postgrest[0]!), `PostgREST ${postgrest[0]} ending after its parent's ${signal}`);
     } finally {
       child.kill("SIGKILL");
     }

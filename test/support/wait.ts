@@ -14,3 +14,10 @@ export async function waitUntil<T>(check: () => T | Promise<T>, deadlineMs = 15_
     }
   }
 }
+
+/** Waits until `condition()` holds, for at most `deadlineMs` of real time; then throws naming `what`. */
+export function waitForCondition(condition: () => boolean, what: string, deadlineMs = 15_000): Promise<void> {
+  return waitUntil(() => {
+    if (!condition()) throw new Error(`${what}: not within ${deadlineMs} ms`);
+  }, deadlineMs, 20);
+}
