@@ -43,7 +43,7 @@ describe("story-tasks on a PostgreSQL server", () => {
     await database?.drop();
   });
 
-  it("tail follows the log by seq: 5,000 events appended between two of its polls are printed once each, in order", { timeout: 180_000 }, async () => {
+  it("tail follows the log by seq: 5,000 events appended between two of its polls are printed once each, in order", async () => {
     const task = await repo.createTask({ operation: "CREATE_SHOT_VIDEO", status: "running" }, { event: { eventType: "info", message: "Started" } });
     const frames = Array.from({ length: 5000 }, (_, i) => `Frame ${i + 1} of 5000`);
     // The tail reaches the stack through a proxy whose gate closes as its first poll's events come back.
@@ -126,7 +126,7 @@ describe("story-tasks on a PostgreSQL server", () => {
   });
 
   describe("each kind of failure: its exit code, one line on stderr saying which it is, no stack trace", () => {
-    it("2, usage: a malformed option, command or URL, named, before anything connects", { timeout: 120_000 }, async () => {
+    it("2, usage: a malformed option, command or URL, named, before anything connects", async () => {
       const taskId = randomUUID();
       const nowhere = { DATABASE_URL: "" };
       const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
@@ -165,7 +165,7 @@ describe("story-tasks on a PostgreSQL server", () => {
       expectFailure(await cli(["show", randomUUID()], { DATABASE_URL: missing.toString() }), 5, /^story-tasks: cannot reach the database: database ".*_missing" does not exist$/);
     });
 
-    it("7, database schema: a migration that fails, a database another deploy path keeps (no schema: cli-migrate.test.ts)", { timeout: 120_000 }, async () => {
+    it("7, database schema: a migration that fails, a database another deploy path keeps (no schema: cli-migrate.test.ts)", async () => {
       const broken = await createEmptyDatabase("cli_broken");
       const ledgered = await createEmptyDatabase("cli_ledgered");
       try {

@@ -107,7 +107,7 @@ describe.each(stacks)("lost responses on $name", ({ start }) => {
     await running?.stop();
   });
 
-  it("200 calls, each retried with the same ids until it succeeds: every row once, every task as without faults", { timeout: 120_000 }, async () => {
+  it("200 calls, each retried with the same ids until it succeeds: every row once, every task as without faults", async () => {
     const calls = plan(11, 200);
     const clean = await runPlan(interceptedRepository(running.stack).repo, calls);
 

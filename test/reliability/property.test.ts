@@ -531,7 +531,7 @@ describe.each(stacks)("repository properties on $name", ({ start }) => {
       if (outcome.status === "fulfilled") await readBack(outcome.value);
     }
 
-    it("a 5 MiB task payload, event message and event payload are stored and read back", { timeout: 120_000 }, async () => {
+    it("a 5 MiB task payload, event message and event payload are stored and read back", async () => {
       const task = async () => repo.createTask({ operation: "CREATE_STORY", status: "running" });
       // Each case removes its task afterwards, so that the checksums stay cheap.
       const remove = (taskId: string) => running.stack.query("DELETE FROM public.story_tasks WHERE id = $1", [taskId]);
