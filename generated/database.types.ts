@@ -201,6 +201,10 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      story_task_column_default: {
+        Args: { column_name: string }
+        Returns: Json
+      }
       story_task_status_machine: {
         Args: Record<PropertyKey, never>
         Returns: Json

@@ -1,7 +1,7 @@
 -- The columns of story_tasks that no client decides, however the row is written (the rpc
 -- functions, or straight through PostgREST):
 --   created_at and updated_at are the database's clock: what a client sends is replaced;
---   operation and requested_by never change (requested_by only becomes null, when Supabase
+--   id, operation and requested_by never change (requested_by only becomes null, when Supabase
 --   Auth deletes the user and the foreign key's ON DELETE SET NULL runs);
 --   a final task's payload and story_id change no more (story_id only becomes null, when the
 --   host deletes the story). Its display_fields stay writable: they cache a card's title and
@@ -26,6 +26,7 @@ BEGIN
   NEW.created_at := OLD.created_at;
   NEW.updated_at := now();
   refused := CASE
+    WHEN NEW.id IS DISTINCT FROM OLD.id THEN 'id'
     WHEN NEW.operation IS DISTINCT FROM OLD.operation THEN 'operation'
     WHEN NEW.requested_by IS DISTINCT FROM OLD.requested_by AND NOT (NEW.requested_by IS NULL AND by_foreign_key) THEN 'requested_by'
     WHEN public.story_task_status_machine() -> 'final' ? OLD.status AND NEW.payload IS DISTINCT FROM OLD.payload THEN 'payload'

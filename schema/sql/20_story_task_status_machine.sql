@@ -5,9 +5,9 @@
 --   initial      where a new task may start;
 --   transitions  where each status may go; a status that may go nowhere is final;
 --   complete     the status of a task that did all its work, which ends at progress 100.
--- A final task's status and progress never change again; while a task runs its progress never
--- goes back. started_at is set when a task starts running, finished_at when it becomes final;
--- what a client writes there is ignored.
+-- A final task's status and progress never change again; a running task's progress never goes
+-- back, nor when it leaves running. started_at is set when a task starts running, finished_at
+-- when it becomes final; what a client writes there is ignored.
 -- Refusals raise SQLSTATE 'ST001' with DETAIL 'from=<status> to=<status>' for the repository to classify.
 CREATE FUNCTION public.story_task_status_machine()
   RETURNS jsonb
@@ -55,12 +55,11 @@ BEGIN
       RAISE EXCEPTION 'story task % is %, which is final: its status and progress cannot change', OLD.id, OLD.status
         USING ERRCODE = 'ST001', DETAIL = format('from=%s to=%s', OLD.status, NEW.status);
     END IF;
-  ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
-    IF NOT machine -> 'transitions' -> OLD.status ? NEW.status THEN
-      RAISE EXCEPTION 'story task % cannot move from % to %', OLD.id, OLD.status, NEW.status
-        USING ERRCODE = 'ST001', DETAIL = format('from=%s to=%s', OLD.status, NEW.status);
-    END IF;
-  ELSIF NEW.status = 'running' AND NEW.progress < OLD.progress THEN
+  ELSIF NEW.status IS DISTINCT FROM OLD.status AND NOT machine -> 'transitions' -> OLD.status ? NEW.status THEN
+    RAISE EXCEPTION 'story task % cannot move from % to %', OLD.id, OLD.status, NEW.status
+      USING ERRCODE = 'ST001', DETAIL = format('from=%s to=%s', OLD.status, NEW.status);
+  ELSIF OLD.status = 'running' AND NEW.progress < OLD.progress AND NEW.status IS DISTINCT FROM machine ->> 'complete' THEN
+    -- Nor on the way out: a task that fails or is cancelled keeps the progress it had made (one that completes is at 100, below).
     RAISE EXCEPTION 'story task % is running: its progress cannot go back from % to %', OLD.id, OLD.progress, NEW.progress
       USING ERRCODE = 'ST001', DETAIL = format('from=%s to=%s', OLD.status, NEW.status);
   END IF;

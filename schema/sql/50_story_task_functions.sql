@@ -3,6 +3,26 @@
 -- only service_role may call them. Each may be retried after a lost response: a row given an id
 -- that is already stored is the same row (nothing is written twice), or a conflict (ST409).
 
+-- The default of a story_tasks column, as jsonb (JSON null for none), read from the table itself.
+CREATE FUNCTION public.story_task_column_default(column_name text)
+  RETURNS jsonb
+  LANGUAGE plpgsql
+  STABLE
+  SET search_path = ''
+AS $$
+DECLARE
+  expression text;
+  value jsonb;
+BEGIN
+  SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) INTO expression
+  FROM pg_catalog.pg_attribute AS a
+  JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  WHERE a.attrelid = 'public.story_tasks'::pg_catalog.regclass AND a.attname = column_name;
+  EXECUTE format('SELECT pg_catalog.to_jsonb(%s)', coalesce(expression, 'NULL::text')) INTO value;
+  RETURN coalesce(value, 'null'::jsonb);
+END
+$$;
+
 -- Creates a task from `task` (the columns a caller sets, as PostgREST would insert them: only
 -- the keys given are inserted, so the others take their defaults), with `start_event` appended
 -- in the same transaction. A task whose id is stored already is returned as it is, when its
@@ -26,10 +46,11 @@ BEGIN
   ) INTO created USING task;
   IF created.id IS NULL THEN
     SELECT * INTO created FROM public.story_tasks AS t WHERE t.id = given.id;
+    -- A key the retry leaves out means the column's default (payload '{}', no story, no requester).
     SELECT string_agg(key, ',' ORDER BY key) INTO differing
-    FROM jsonb_object_keys(task) AS key
-    WHERE key IN ('operation', 'story_id', 'requested_by', 'payload')
-      AND to_jsonb(created) -> key IS DISTINCT FROM to_jsonb(given) -> key;
+    FROM unnest(ARRAY['operation', 'story_id', 'requested_by', 'payload']) AS key
+    WHERE to_jsonb(created) -> key IS DISTINCT FROM
+      CASE WHEN task ? key THEN to_jsonb(given) -> key ELSE public.story_task_column_default(key) END;
     IF differing IS NOT NULL THEN
       RAISE EXCEPTION 'story task % exists with another %', given.id, replace(differing, ',', ', ')
         USING ERRCODE = 'ST409', DETAIL = format('id=%s fields=%s', given.id, differing);
@@ -170,16 +191,15 @@ DECLARE
   task public.story_tasks;
   event_id uuid := (event ->> 'id')::uuid;
 BEGIN
-  IF event_id IS NOT NULL AND EXISTS (SELECT 1 FROM public.story_task_events AS e WHERE e.id = event_id) THEN
-    -- The event (compared, or refused as a conflict) and the task, as they are.
-    PERFORM public.append_story_task_events(task_id, jsonb_build_array(jsonb_build_object('event_type', 'info') || event));
-    SELECT * INTO task FROM public.story_tasks AS t WHERE t.id = task_id;
-    RETURN task;
-  END IF;
-
+  -- Locked first: a retry that overlaps its original waits here for it to commit, then finds its event.
   SELECT * INTO task FROM public.story_tasks AS t WHERE t.id = task_id FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'story task % not found', task_id USING ERRCODE = 'ST404';
+  END IF;
+  IF event_id IS NOT NULL AND EXISTS (SELECT 1 FROM public.story_task_events AS e WHERE e.id = event_id) THEN
+    -- The event (compared, or refused as a conflict) and the task, as they are.
+    PERFORM public.append_story_task_events(task_id, jsonb_build_array(jsonb_build_object('event_type', 'info') || event));
+    RETURN task;
   END IF;
   IF task.status = status AND public.story_task_status_machine() -> 'final' ? status THEN
     RETURN task;
@@ -205,6 +225,8 @@ BEGIN
 END
 $$;
 
+REVOKE EXECUTE ON FUNCTION public.story_task_column_default FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION public.story_task_column_default TO service_role;
 REVOKE EXECUTE ON FUNCTION public.create_story_task FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.create_story_task TO service_role;
 REVOKE EXECUTE ON FUNCTION public.append_story_task_events FROM PUBLIC, anon, authenticated, service_role;

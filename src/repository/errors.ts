@@ -156,7 +156,7 @@ const retryableCodes = new Set(["40001", "40P01", "57014"]);
  * ST001 (status machine) -> transition; ST404 and PGRST116 (no row) -> not found;
  * ST409 and 23505 -> conflict; 401, 403 and 42501 -> authorization;
  * no response (a failed or timed-out fetch), 5xx without a PostgREST body, PGRST000-003, 08xxx
- * and 57P01-03 -> connection; anything else -> the base class (retryable for 40001, 40P01, 57014).
+ * and 57P01-03 -> connection; anything else -> the base class (retryable for 40001, 40P01, 57014 and HTTP 503).
  * @example
  * // A call of your own through supabase-js, failing the way the repository's calls fail.
  * const { error, status } = await supabase.from("story_tasks").select("id").limit(1);
@@ -226,7 +226,8 @@ export function classifyStoryTaskError(error: PostgrestError, context: ErrorCont
   ) {
     return new StoryTaskConnectionError(`Story task storage unreachable: ${error.message || `HTTP ${httpStatus}`}`, options);
   }
-  return new StoryTaskError(`Story task request failed${code ? ` (${code})` : ""}: ${error.message}`, { ...options, retryable: retryableCodes.has(code) });
+  // 503: PostgREST's answer to the database running short of resources (53xxx: too many connections, out of memory).
+  return new StoryTaskError(`Story task request failed${code ? ` (${code})` : ""}: ${error.message}`, { ...options, retryable: retryableCodes.has(code) || httpStatus === 503 });
 }
 
 /** A PostgREST response as supabase-js returns it. */

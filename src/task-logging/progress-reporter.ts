@@ -1,5 +1,6 @@
 // Coalesces frequent progress reports into at most one write per interval and always writes
 // the last value reported; surfaces every failure once, and aborts `signal` when the task ends.
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Json } from "../../generated/database.types.ts";
 import { storyTaskEventFields } from "../../generated/validators.ts";
@@ -65,7 +66,8 @@ const reportSchema = z.strictObject({
   payload: storyTaskEventFields.payload.optional(),
 });
 
-type Report = z.output<typeof reportSchema>;
+/** A value to write, with the id that makes writing it again (after a lost response) store it once. */
+type Report = z.output<typeof reportSchema> & { id: string };
 
 /**
  * @example
@@ -134,7 +136,7 @@ export function createProgressReporter(repo: StoryTasksRepository, taskId: strin
 
   async function write(next: Report): Promise<void> {
     try {
-      await repo.appendEvent(taskId, { eventType: "progress", message: next.message, payload: next.payload, progressOverride: next.progress });
+      await repo.appendEvent(taskId, { id: next.id, eventType: "progress", message: next.message, payload: next.payload, progressOverride: next.progress });
       writes += 1;
     } catch (caught) {
       const error = asLoggingError("progress report", caught);
@@ -209,7 +211,7 @@ export function createProgressReporter(repo: StoryTasksRepository, taskId: strin
   return {
     report(progress, message = `${progress}%`, payload) {
       if (closed) throw new Error(`The progress reporter of story task ${taskId} is closed`);
-      const value = validate(reportSchema, { progress, message, payload });
+      const value = { ...validate(reportSchema, { progress, message, payload }), id: randomUUID() };
       if (!ended.signal.aborted) {
         pending = value;
         kept = undefined;

@@ -102,7 +102,7 @@ describe.each(stacks)("errors from real responses on $name", ({ start }) => {
     }
   });
 
-  it("a deadlock (40P01) and a statement timeout (57014) are retryable; a unique violation (23505) is a conflict, not retryable", async () => {
+  it("a deadlock (40P01), a statement timeout (57014) and too many connections (53300, HTTP 503) are retryable; a unique violation (23505) is a conflict, not retryable", async () => {
     await running.stack.query(`
       CREATE FUNCTION public.raise_for_test(code text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'raised for a test' USING ERRCODE = code; END $$;
       GRANT EXECUTE ON FUNCTION public.raise_for_test TO service_role;`);
@@ -113,10 +113,12 @@ describe.each(stacks)("errors from real responses on $name", ({ start }) => {
       for (const [code, retryable, name] of [
         ["40P01", true, "StoryTaskError"],
         ["57014", true, "StoryTaskError"],
+        ["53300", true, "StoryTaskError"],
         ["23505", false, "StoryTaskConflictError"],
       ] as const) {
         const { error, status } = await untyped.rpc("raise_for_test", { code });
         expect(error?.code, code).toBe(code);
+        if (code === "53300") expect(status).toBe(503);
         const classified = classifyStoryTaskError(error!, { httpStatus: status });
         expect({ name: classified.name, retryable: classified.retryable }, code).toEqual({ name, retryable });
       }

@@ -55,6 +55,17 @@ describe.each(stacks)("workers on $name", ({ start }) => {
       expect(error).toMatchObject({ id, fields: ["operation", "payload"], retryable: false, code: "ST409" });
       expect(error.message).toContain(id);
     });
+
+    it("a retry that leaves out a field it first sent asks for that field's default, which is other content", async () => {
+      const id = randomUUID();
+      const storyId = await insertStory(running.stack);
+      await repo.createTask({ id, storyId, operation: "CREATE_STORY", payload: { title: "A" } });
+      const error = await refused(() => repo.createTask({ id, operation: "CREATE_STORY" }), StoryTaskConflictError);
+      expect(error).toMatchObject({ id, fields: ["payload", "storyId"] });
+      const bare = randomUUID();
+      const created = await repo.createTask({ id: bare, operation: "CREATE_STORY" });
+      expect(await repo.createTask({ id: bare, operation: "CREATE_STORY", payload: {}, storyId: null })).toEqual(created);
+    });
   });
 
   describe("appendEvent and appendEvents with ids", () => {
@@ -160,6 +171,18 @@ describe.each(stacks)("workers on $name", ({ start }) => {
       const claimed = await repo.updateStatus(task.id, claim);
       expect(await repo.updateStatus(task.id, claim)).toEqual(claimed);
       expect((await repo.listEvents(task.id)).map((event) => event.message)).toEqual(["Picked up by worker 1"]);
+    });
+
+    it("a retried claim racing its original (the same event id, at once) succeeds with it, 20 rounds over", async () => {
+      const racers = [createStoryTasksRepository(running.stack.client(running.stack.serviceRoleKey)), createStoryTasksRepository(running.stack.client(running.stack.serviceRoleKey))];
+      for (let round = 0; round < 20; round++) {
+        const task = await repo.createTask({ operation: "RUN_WORKFLOW_TASK" });
+        const claim = { status: "running", expectedStatus: "queued", event: { id: randomUUID(), message: "Picked up" } } as const;
+        const [original, retry] = await Promise.all(racers.map((racer) => racer.updateStatus(task.id, claim)));
+        expect(retry).toEqual(original);
+        expect(original).toMatchObject({ status: "running" });
+        expect((await repo.listEvents(task.id)).map((event) => event.message)).toEqual(["Picked up"]);
+      }
     });
 
     it("of two workers claiming the same queued task at once, exactly one wins, 100 rounds over", async () => {

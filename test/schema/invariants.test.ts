@@ -40,6 +40,16 @@ describe.each(stacks)("invariants, written straight through PostgREST on $name",
     expect((await tasks().update({ progress: 41 }).eq("id", task.id).select().single()).data?.progress).toBe(41);
   });
 
+  it("nor when it leaves running: failed or cancelled keep the progress made; succeeded is 100 whatever is written", async () => {
+    for (const status of ["failed", "cancelled"] as const) {
+      const task = await repo.createTask({ operation: "CREATE_SHOT_VIDEO", status: "running", progress: 40 });
+      await expectRefused(task.id, tasks().update({ status, progress: 5 }).eq("id", task.id), "ST001");
+      expect((await tasks().update({ status, progress: 40 }).eq("id", task.id).select().single()).data).toMatchObject({ status, progress: 40 });
+    }
+    const task = await repo.createTask({ operation: "CREATE_SHOT_VIDEO", status: "running", progress: 40 });
+    expect((await tasks().update({ status: "succeeded", progress: 5 }).eq("id", task.id).select().single()).data).toMatchObject({ status: "succeeded", progress: 100 });
+  });
+
   it("no progress event reaches a final task", async () => {
     const { error } = await running.stack.service.from("story_task_events").insert({ task_id: succeeded.id, event_type: "progress", message: "late", progress_override: 50 });
     expect(error?.code).toBe("ST001");
@@ -49,6 +59,7 @@ describe.each(stacks)("invariants, written straight through PostgREST on $name",
   });
 
   it.each([
+    ["id", { id: "5d0f5a6e-0000-4000-8000-000000000001" }, "ST002"],
     ["payload", { payload: { shots: 1 } }, "ST002"],
     ["operation", { operation: "DELETE_STORY" }, "ST002"],
     ["story_id", { story_id: null }, "ST002"],
@@ -60,6 +71,7 @@ describe.each(stacks)("invariants, written straight through PostgREST on $name",
   });
 
   it.each([
+    ["id", { id: "5d0f5a6e-0000-4000-8000-000000000002" }],
     ["operation", { operation: "DELETE_STORY" }],
     ["requested_by", { requested_by: null }],
   ] as const)("a queued task's %s cannot change either", async (_, patch) => {

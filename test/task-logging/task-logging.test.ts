@@ -87,6 +87,12 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
   });
 
   describe("the progress reporter", () => {
+    // supabase-js waits between its retries on setTimeout, which is faked here: a retry would hang
+    // instead of happening, so these tests' client makes none.
+    let repo: StoryTasksRepository;
+    beforeAll(() => {
+      repo = createStoryTasksRepository(running.stack.client(running.stack.serviceRoleKey, { retry: false }));
+    });
     // The reporter's intervals run on a fake clock the test moves; network I/O stays real.
     beforeEach(() => {
       vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
@@ -170,6 +176,20 @@ describe.each(stacks)("task-logging helpers on $name", ({ start }) => {
       await reporter.close();
       expect(await storedProgress(task.id)).toEqual(["after the loss", "reported as the failure surfaces"]);
       expect((await repo.getTask(task.id)).progress).toBe(30);
+    });
+
+    it("a write whose response was lost is written again at the next flush, and stored once", async () => {
+      const task = await logTaskStart(repo, { operation: "CREATE_SHOT_IMAGES" });
+      const faulty = faultInjectingRepository(running.stack);
+      const reporter = createProgressReporter(faulty.repo, task.id, { minIntervalMs: 100 });
+      faulty.loseNextResponse();
+      reporter.report(40, "stored, its answer lost");
+      await expect(reporter.flush()).rejects.toBeInstanceOf(StoryTaskConnectionError);
+      await reporter.flush();
+      await reporter.close();
+      expect(faulty.sent.writes).toBe(2);
+      expect(await storedProgress(task.id)).toEqual(["stored, its answer lost"]);
+      expect((await repo.getTask(task.id)).progress).toBe(40);
     });
 
     it("surfaces a failed write at the next flush or close, and still writes the newest value", async () => {
@@ -342,16 +362,23 @@ function faultInjectingRepository(stack: LocalStack) {
   const failing = { write: 0, read: 0 };
   const sent = { writes: 0, reads: 0 };
   let failed = 0;
+  let losing = 0;
   const { repo, intercept } = interceptedRepository(stack);
-  intercept((forward, { method }) => {
+  intercept(async (forward, { method }) => {
     const kind = method === "GET" ? "read" : "write";
     if (failing[kind] > 0) {
       failing[kind] -= 1;
       failed += 1;
-      return Promise.reject(new TypeError("fetch failed"));
+      throw new TypeError("fetch failed");
     }
     sent[kind === "read" ? "reads" : "writes"] += 1;
-    return forward();
+    const response = await forward();
+    if (kind === "write" && losing > 0) {
+      losing -= 1;
+      failed += 1;
+      throw new TypeError("fetch failed");
+    }
+    return response;
   });
   return {
     repo,
@@ -362,6 +389,10 @@ function faultInjectingRepository(stack: LocalStack) {
     },
     failNext(kind: "write" | "read") {
       failing[kind] += 1;
+    },
+    /** The next write reaches the database, and its response is lost. */
+    loseNextResponse() {
+      losing += 1;
     },
   };
 }
