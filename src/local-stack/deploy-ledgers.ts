@@ -25,16 +25,28 @@ export async function findDeployLedgers(client: SqlSession): Promise<DeployLedge
   return entries.filter((_, index) => result.rows[0]?.found[index]).map(([name]) => name);
 }
 
+async function hasStoryTaskTables(client: SqlSession): Promise<boolean> {
+  const result = await client.query<{ found: boolean }>("SELECT to_regclass('public.story_tasks') IS NOT NULL AS found");
+  return result.rows[0]?.found === true;
+}
+
 export class DeployLedgerConflictError extends Error {
   override name = "DeployLedgerConflictError";
 }
 
 /**
  * Throws, in one sentence, when the database is deployed by another path than `own` (null: a
- * path that keeps no ledger, such as `pnpm db:apply`, which a ledgered database must not get).
+ * path that keeps no ledger, such as `pnpm db:apply`, which a ledgered database must not get;
+ * a database with our tables and no ledger is `pnpm db:apply`'s).
  */
 export async function requireDeployPath(client: SqlSession, own: DeployLedger | null, attempted: string): Promise<void> {
-  const others = (await findDeployLedgers(client)).filter((ledger) => ledger !== own);
+  const ledgers = await findDeployLedgers(client);
+  if (own && ledgers.length === 0 && (await hasStoryTaskTables(client))) {
+    throw new DeployLedgerConflictError(
+      `this database has the story-task tables and no migration ledger, so it is deployed with \`pnpm db:apply\`, and ${attempted} would create tables that exist: keep deploying it with \`pnpm db:apply\`.`,
+    );
+  }
+  const others = ledgers.filter((ledger) => ledger !== own);
   if (others.length === 0) return;
   const ledger = deployLedgers[others[0]!];
   throw new DeployLedgerConflictError(

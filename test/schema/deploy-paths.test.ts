@@ -3,10 +3,11 @@
 // supabase` (Atlas's ledger) and `pnpm db:push --env supabase` (the Supabase CLI's `supabase db
 // push`, its ledger). Each succeeds, changes nothing the second time, leaves the host's objects
 // alone and exactly the intended privileges, and db:drift finds nothing; the ledgered paths refuse
-// each other's databases in one sentence.
+// each other's databases, and db:apply's, in one sentence.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../scripts/lib/atlas-cli.ts";
 import { withClient } from "../../scripts/lib/postgres.ts";
+import { findDeployLedgers } from "../../src/local-stack/deploy-ledgers.ts";
 import { runScript } from "../support/databases.ts";
 import { intendedPrivileges, readPrivileges } from "../support/privileges.ts";
 import { type SupabaseProject, createSupabaseProject, dumpHostSchema, dumpLibraryObjects, supabaseEnv } from "../support/supabase-project.ts";
@@ -66,18 +67,24 @@ describe.each(paths)("deploy path $name on a fresh Supabase-shaped database", ({
     expect(drift.status).toBe(0);
   });
 
-  if (ledger) {
-    it("the paths that keep another ledger, or none, refuse this database in one sentence and change nothing", async () => {
-      const before = await dumpLibraryObjects(project.url);
-      for (const other of paths.filter((path) => path.command !== command)) {
-        const refused = runScript(other.command, ["--env", "supabase"], "", projectRoot, supabaseEnv(project));
-        expect(refused.status, other.command).toBe(1);
-        expect(refused.stderr.trim()).toMatch(new RegExp(`^this database is deployed with .*, whose ledger is ${ledger.replaceAll(".", "\\.")}, so \`pnpm ${other.command}\` would [^\n]*$`));
-      }
-      expect(await dumpLibraryObjects(project.url)).toEqual(before);
-    });
-  }
+  it("the paths that keep another ledger, or none, refuse this database in one sentence and change nothing", async () => {
+    const before = await dumpLibraryObjects(project.url);
+    const ledgersBefore = await deployLedgersOf(project.url);
+    const deployedWith = ledger ? `.*, whose ledger is ${ledger.replaceAll(".", "\\.")}` : "`pnpm db:apply`";
+    for (const other of paths.filter((path) => path.command !== command)) {
+      const refused = runScript(other.command, ["--env", "supabase"], "", projectRoot, supabaseEnv(project));
+      expect(refused.status, other.command).toBe(1);
+      expect(refused.stderr.trim()).toMatch(new RegExp(`^this database .*deployed with ${deployedWith}, (so|and) \`pnpm ${other.command}\` would [^\n]*$`));
+    }
+    expect(await dumpLibraryObjects(project.url)).toEqual(before);
+    expect(await deployLedgersOf(project.url)).toEqual(ledgersBefore);
+  });
 });
+
+/** The deploy ledgers a database holds (none after `db:apply`). */
+function deployLedgersOf(url: string): Promise<string[]> {
+  return withClient(url, findDeployLedgers);
+}
 
 describe("the three deploy paths", () => {
   it("build the same objects: tables, functions, triggers, policies, grants, publication membership", () => {

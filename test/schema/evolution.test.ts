@@ -4,10 +4,12 @@
 //     onto the database the earlier steps' migrations built, and
 //   - `pnpm db:apply --env supabase` takes a second database there directly.
 // After every step both databases have no drift, no stale overload of a function, and the
-// repository works on them through PostgREST.
+// repository works on them through PostgREST; a function whose body alone changed is the same
+// function (replaced in place), and a changed CHECK is NOT VALID until its second migration.
 import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withClient, withDatabaseName } from "../../scripts/lib/postgres.ts";
 import { startLocalStack } from "../../src/local-stack/index.ts";
@@ -20,15 +22,17 @@ interface Step {
   name: string;
   /** Edits the copy's schema/. */
   change(edit: (file: string, update: (text: string) => string) => void, remove: (file: string) => void): void;
-  /** What the step must have done, checked on each database. */
-  check(db: SupabaseProject): Promise<void>;
+  /** What the step must have done, checked on each database; `oidsBefore`: our functions' oids before the deploy. */
+  check(db: SupabaseProject, oidsBefore: Map<string, number>): Promise<void>;
+  /** Checked on a database with only the step's first migration run, in a transaction rolled back afterwards. */
+  checkFirstMigration?(client: pg.ClientBase): Promise<void>;
 }
 
 const probeFunction = "schema/sql/90_story_task_probe.sql";
 
 const steps: Step[] = [
   {
-    name: "add_priority_and_a_function",
+    name: "add_priority_and_a_function_change_a_body",
     change(edit) {
       edit("schema/story_tasks.pg.hcl", (hcl) =>
         hcl.replace('  column "created_at" {', '  column "priority" {\n    type    = integer\n    default = 0\n  }\n  column "created_at" {'),
@@ -36,10 +40,14 @@ const steps: Step[] = [
       edit(probeFunction, () =>
         "CREATE FUNCTION public.story_task_probe() RETURNS integer LANGUAGE sql SET search_path = '' AS $$ SELECT 1 $$;\nREVOKE EXECUTE ON FUNCTION public.story_task_probe FROM PUBLIC, anon, authenticated, service_role;\n",
       );
+      edit("schema/sql/60_story_task_maintenance.sql", (sql) => sql.replace("'batch_size must be from 1 to 10000'", "'batch_size must be a whole number from 1 to 10000'"));
     },
-    async check(db) {
+    async check(db, oidsBefore) {
       expect(await query(db, "SELECT column_default FROM information_schema.columns WHERE table_name = 'story_tasks' AND column_name = 'priority'")).toEqual([{ column_default: "0" }]);
       expect(await overloads(db, "story_task_probe")).toEqual([""]);
+      // Same signature, new body: replaced in place (the same function, never missing to PostgREST).
+      expect((await functionOids(db)).get("prune_finished_story_tasks")).toBe(oidsBefore.get("prune_finished_story_tasks"));
+      await expect(withClient(db.url, (client) => client.query("SELECT public.prune_finished_story_tasks(now(), 0)"))).rejects.toThrow("batch_size must be a whole number from 1 to 10000");
     },
   },
   {
@@ -76,6 +84,13 @@ const steps: Step[] = [
       );
       expect(check).toMatchObject({ validated: true, definition: expect.stringContaining("'TRANSLATE_STORY'::text") });
     },
+    async checkFirstMigration(client) {
+      // Added NOT VALID (no scan of the table under its lock), yet enforced for new rows at once.
+      const check = await client.query("SELECT convalidated AS validated FROM pg_constraint WHERE conname = 'story_tasks_operation_check'");
+      expect(check.rows).toEqual([{ validated: false }]);
+      expect((await client.query("INSERT INTO public.story_tasks (operation) VALUES ('TRANSLATE_STORY') RETURNING operation")).rows).toEqual([{ operation: "TRANSLATE_STORY" }]);
+      await expect(client.query("INSERT INTO public.story_tasks (operation) VALUES ('NOT_AN_OPERATION')")).rejects.toMatchObject({ constraint: "story_tasks_operation_check" });
+    },
   },
 ];
 
@@ -87,6 +102,25 @@ async function query<Row = Record<string, unknown>>(db: SupabaseProject, sql: st
 async function overloads(db: SupabaseProject, name: string): Promise<string[]> {
   const rows = await query<{ args: string }>(db, `SELECT pg_get_function_arguments(p.oid) AS args FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proname = '${name}' ORDER BY 1`);
   return rows.map((row) => row.args);
+}
+
+/** The oid of each function of ours, by name. */
+async function functionOids(db: SupabaseProject): Promise<Map<string, number>> {
+  const rows = await query<{ name: string; oid: number }>(db, "SELECT proname AS name, oid::int AS oid FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname LIKE '%story_task%'");
+  return new Map(rows.map((row) => [row.name, row.oid]));
+}
+
+/** Runs `check` after `migration` alone, in a transaction it rolls back. */
+async function afterMigrationAlone(db: SupabaseProject, migration: string, check: (client: pg.ClientBase) => Promise<void>): Promise<void> {
+  await withClient(db.url, async (client) => {
+    await client.query("BEGIN");
+    try {
+      await client.query(migration);
+      await check(client);
+    } finally {
+      await client.query("ROLLBACK");
+    }
+  });
 }
 
 /** The repository, through a PostgREST started on the database as it is (the stack runs no DDL on it). */
@@ -155,13 +189,17 @@ describe("schema evolution on a live database, step by step", () => {
     const expected = step.name === "add_an_operation" ? [`_${step.name}.sql`, `_${step.name}_validate.sql`] : [`_${step.name}.sql`];
     expect(written.map((file) => file.slice(14))).toEqual(expected);
 
+    if (step.checkFirstMigration) {
+      await afterMigrationAlone(migrated, readFileSync(path.join(project.root, "supabase", "migrations", written[0]!), "utf8"), step.checkFirstMigration);
+    }
     for (const [db, deploy] of [
       [migrated, "db:migrate"],
       [applied, "db:apply"],
     ] as const) {
+      const oidsBefore = await functionOids(db);
       const deployed = run(deploy, [], db);
       expect(deployed.status, `${deploy}: ${deployed.stdout}${deployed.stderr}`).toBe(0);
-      await step.check(db);
+      await step.check(db, oidsBefore);
       expect(await overloads(db, "append_story_task_events")).toHaveLength(1);
       const drift = run("db:drift", [], db);
       expect(drift.status, `${deploy} then db:drift: ${drift.stdout}`).toBe(0);

@@ -14,6 +14,7 @@ export const intendedPrivileges: Privilege[] = [
   { object: "function create_story_task", grantee: "service_role", privileges: ["EXECUTE"] },
   { object: "function prune_finished_story_tasks", grantee: "service_role", privileges: ["EXECUTE"] },
   { object: "function rescue_stale_story_tasks", grantee: "service_role", privileges: ["EXECUTE"] },
+  { object: "function story_task_column_default", grantee: "service_role", privileges: ["EXECUTE"] },
   { object: "function story_task_status_machine", grantee: "service_role", privileges: ["EXECUTE"] },
   { object: "function update_story_task_status", grantee: "service_role", privileges: ["EXECUTE"] },
   { object: "table story_task_events", grantee: "authenticated", privileges: ["SELECT"] },
