@@ -27,6 +27,26 @@ describe("GitHub Actions workflows", async () => {
     expect(lint(broken, "broken.yml").length).toBeGreaterThan(0);
   });
 
+  it("schema.yml gives the production secret only to main's deploy, in the production environment, and runs on changes to every file it uses", () => {
+    const text = readFileSync(path.join(workflowsDir, "schema.yml"), "utf8");
+    const schema = parse(text) as {
+      on: Record<"pull_request" | "push", { paths: string[]; branches?: string[] }>;
+      jobs: Record<string, { if: string; environment?: string; env?: Record<string, string>; steps: { run?: string; env?: Record<string, string> }[] }>;
+    };
+    const usesSecrets = Object.entries(schema.jobs).filter(([, job]) => JSON.stringify(job).includes("secrets."));
+    expect(usesSecrets.map(([name, job]) => ({ name, if: job.if, environment: job.environment }))).toEqual([
+      { name: "deploy", if: "github.event_name == 'push' && github.ref == 'refs/heads/main'", environment: "production" },
+    ]);
+    expect(schema.jobs.check?.if).toBe("github.event_name == 'pull_request'");
+    expect(schema.on.push.branches).toEqual(["main"]);
+    // Every file the jobs run is in both path filters.
+    const run = Object.values(schema.jobs).flatMap((job) => job.steps.map((step) => step.run ?? "")).join("\n");
+    const used = ["schema/", "supabase/migrations/", "scripts/", "src/local-stack/", ...[...run.matchAll(/\b(test\/support)\//g)].map((match) => `${match[1]}/`)];
+    for (const trigger of ["pull_request", "push"] as const) {
+      for (const folder of used) expect(schema.on[trigger].paths, `${trigger}: ${folder}`).toContain(`${folder}**`);
+    }
+  });
+
   it("ci.yml runs .ci/run, which runs the README's test command, with the PostgreSQL, Go and Node it needs", () => {
     const ci = parse(readFileSync(path.join(workflowsDir, "ci.yml"), "utf8")) as {
       jobs: Record<string, { services?: Record<string, { image: string }>; steps: { uses?: string; run?: string }[] }>;
