@@ -1,6 +1,6 @@
 // `pnpm codegen`: regenerates generated/ from the schema.
 //   1. builds the database from supabase/migrations/ in an embedded PGlite, cached in .tools/
-//      until a migration changes (or reads --db-url);
+//      with the answers it gave this script's queries until a migration changes (or reads --db-url);
 //   2. writes generated/database.types.ts with Supabase's type generator (or, with
 //      --via-supabase-cli, with `supabase gen types typescript`, which needs Docker);
 //   3. reads that file (ts-morph) and the CHECK constraints (catalog), and writes
@@ -16,7 +16,7 @@ import type { Queryable } from "./lib/catalog.ts";
 import type { ColumnFacts } from "./lib/codegen/catalog-rules.ts";
 import type { TableBinding } from "./lib/codegen/emit.ts";
 import type { PropertyShape, TableShape } from "./lib/codegen/table-shapes.ts";
-import { openMigratedDatabase } from "./lib/embedded-database.ts";
+import { withMigratedDatabase } from "./lib/embedded-database.ts";
 
 // The generators (ts-morph, TypeScript, Supabase's type generator) take 0.8 s to load: loaded
 // while the database opens, not before.
@@ -78,12 +78,7 @@ async function withDatabase<T>(dbUrl: string | undefined, use: (db: Queryable) =
       await pool.end();
     }
   }
-  const embedded = await openMigratedDatabase();
-  try {
-    return await use(embedded.db);
-  } finally {
-    await embedded.close();
-  }
+  return withMigratedDatabase(use);
 }
 
 function readCurrent(name: string): string | undefined {
