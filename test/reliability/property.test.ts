@@ -31,6 +31,7 @@ import {
 } from "../../src/repository/index.ts";
 import { type TestStack, insertStory, insertUser, stacks, tableState } from "../support/stacks.ts";
 import { describeError, expectRepositoryError, report, settleWithin } from "./helpers.ts";
+import { STORY_TASK_FINAL_STATUSES } from "../../generated/status-machine.ts";
 
 /**
  * numRuns per property (times FC_RUNS_SCALE, to search harder locally). Seeds are random; a
@@ -229,7 +230,7 @@ describe.each(stacks)("repository properties on $name", ({ start }) => {
     userId = await insertUser(running.stack);
     fixtures.queued = await repo.createTask({ operation: "CREATE_STORY" });
     fixtures.running = await repo.createTask({ operation: "CREATE_STORY", status: "running", progress: 30 });
-    for (const status of ["succeeded", "failed", "cancelled"] as const) {
+    for (const status of STORY_TASK_FINAL_STATUSES) {
       const task = await repo.createTask({ operation: "CREATE_STORY", status: "running", progress: 40 });
       fixtures[status] = await repo.updateStatus(task.id, { status });
     }
@@ -252,8 +253,8 @@ describe.each(stacks)("repository properties on $name", ({ start }) => {
     expect(await tableState(running.stack)).toEqual(before);
   }
 
-  const terminal = () => fc.constantFrom("succeeded", "failed", "cancelled" as const).map((status) => fixtures[status]);
-  const someTask = () => fc.constantFrom<keyof typeof fixtures>("queued", "running", "succeeded", "failed", "cancelled").map((status) => fixtures[status].id);
+  const terminal = () => fc.constantFrom(...STORY_TASK_FINAL_STATUSES).map((status) => fixtures[status]);
+  const someTask = () => fc.constantFrom(...STORY_TASK_STATUSES).map((status) => fixtures[status].id);
 
   describe("invalid input: refused with a repository error, nothing changed", () => {
     it("createTask", async () => {
@@ -283,7 +284,7 @@ describe.each(stacks)("repository properties on $name", ({ start }) => {
         // Valid to the validators, refused by the database.
         fc.uuid().map((id) => field("storyId", id, StoryTaskForeignKeyError)),
         fc.uuid().map((id) => field("requestedBy", id, StoryTaskForeignKeyError)),
-        fc.constantFrom("succeeded", "failed", "cancelled").map((status) => field("status", status, StoryTaskTransitionError)),
+        fc.constantFrom(...STORY_TASK_FINAL_STATUSES).map((status) => field("status", status, StoryTaskTransitionError)),
       );
       const cases: fc.Arbitrary<InvalidCall> = fc.oneof(
         { arbitrary: fc.tuple(validInput, mutation).map(([input, [name, value, expected]]) => invalid("createTask", [{ ...input, [name]: value }], expected)), weight: 9 },
@@ -463,7 +464,7 @@ describe.each(stacks)("repository properties on $name", ({ start }) => {
         { eventType: fc.constantFrom(...STORY_TASK_EVENT_TYPES), message: unicodeMessage, payload: fc.oneof(fc.constant(null), storablePayload) },
         { requiredKeys: ["message"] },
       );
-      const steps = fc.tuple(fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }), event, fc.constantFrom("succeeded", "failed", "cancelled" as const), event);
+      const steps = fc.tuple(fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }), event, fc.constantFrom(...STORY_TASK_FINAL_STATUSES), event);
       await fc.assert(
         fc.asyncProperty(steps, async ([progress, startEvent, ending, endEvent]) => {
           const task = await repo.createTask({ operation: "RUN_WORKFLOW_TASK" });
@@ -590,7 +591,7 @@ describe.each(stacks)("repository properties on $name", ({ start }) => {
       await expectRefused(invalid("appendEvent", [fixtures.running.id, { eventType: "info", message: "holes", payload: [, 1] }], StoryTaskValidationError));
     });
 
-    it("payloads nested 10 000 and 100 000 levels deep are refused with a repository error, not a RangeError", async () => {
+    it("payloads nested 10 000 and 100 000 levels deep are refused before sending, naming the payload, not with a RangeError", async () => {
       for (const depth of [10_000, 100_000]) {
         let payload: unknown = 1;
         for (let level = 0; level < depth; level++) payload = level % 2 ? { d: payload } : [payload];
@@ -599,7 +600,9 @@ describe.each(stacks)("repository properties on $name", ({ start }) => {
           () => undefined,
           (caught: unknown) => caught,
         );
-        expectRepositoryError(error, `createTask with a payload ${depth} levels deep`);
+        expect(error, `createTask with a payload ${depth} levels deep`).toBeInstanceOf(StoryTaskValidationError);
+        expect((error as StoryTaskValidationError).issues).toEqual([{ field: "payload", rule: expect.stringMatching(/is nested more than 1000 levels deep/) }]);
+        expect((error as StoryTaskValidationError).cause).toBeUndefined();
         expect(await tableState(running.stack)).toEqual(before);
       }
     });

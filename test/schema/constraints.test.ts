@@ -5,6 +5,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabase, connect, createSchemaDatabase } from "../support/databases.ts";
 import { insertEvent, insertStory, insertTask, insertUser, readTask } from "../support/rows.ts";
+import { STORY_TASK_INITIAL_STATUSES } from "../../generated/status-machine.ts";
 
 // The host's operations, as host-app.md spells them.
 const hostOperations = [
@@ -56,7 +57,7 @@ describe("story_tasks.progress", () => {
 });
 
 describe("story_tasks.status", () => {
-  it.each(["queued", "running"])("accepts a new task as %s", async (status) => {
+  it.each(STORY_TASK_INITIAL_STATUSES)("accepts a new task as %s", async (status) => {
     expect((await insertTask(client, { status })).status).toBe(status);
   });
   it("refuses an unknown status on insert and on update", async () => {
