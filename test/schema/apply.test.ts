@@ -48,6 +48,35 @@ describe("pnpm db:apply --env supabase", () => {
     expect(report.status).toBe(0);
   });
 
+  it("finds and repairs, all at once: an EXECUTE, a column grant and a grant option too many, a stray trigger, RLS off, a table out of the publication", async () => {
+    await byHand(
+      "GRANT EXECUTE ON FUNCTION public.create_story_task TO anon",
+      "GRANT UPDATE (message) ON public.story_task_events TO service_role",
+      "GRANT SELECT ON public.story_tasks TO authenticated WITH GRANT OPTION",
+      "CREATE TRIGGER story_tasks_stray BEFORE UPDATE ON public.story_tasks FOR EACH ROW EXECUTE FUNCTION public.story_tasks_guard_columns()",
+      "ALTER TABLE public.story_task_events DISABLE ROW LEVEL SECURITY",
+      "ALTER PUBLICATION supabase_realtime DROP TABLE public.story_tasks",
+    );
+    expect(drift().status).toBe(1);
+    expect(apply().stdout).toContain("Applied.");
+    expect(drift().status).toBe(0);
+    const client = await connect(project.url);
+    try {
+      expect(await readPrivileges(client)).toEqual(intendedPrivileges);
+      const state = await client.query(`
+        SELECT (SELECT array_agg(tgname::text ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'public.story_tasks'::regclass AND NOT tgisinternal) AS triggers,
+               (SELECT relrowsecurity FROM pg_class WHERE oid = 'public.story_task_events'::regclass) AS events_rls,
+               (SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'supabase_realtime') AS published`);
+      expect(state.rows[0]).toEqual({
+        triggers: ["story_tasks_enforce_status_machine", "story_tasks_guard_columns"],
+        events_rls: true,
+        published: ["story_task_events", "story_tasks"],
+      });
+    } finally {
+      await client.end();
+    }
+  });
+
   it("finds a missing index and policy, a stale overload, a leftover policy and extra grants, and repairs them all", async () => {
     await byHand(
       "DROP INDEX public.story_tasks_status_idx",

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestDatabase, connect, createSchemaDatabase } from "../support/databases.ts";
+import { connect, createSchemaDatabase } from "../support/databases.ts";
 import { insertEvent, insertStory, insertTask, insertUser, readTask } from "../support/rows.ts";
 import { STORY_TASK_INITIAL_STATUSES } from "../../generated/status-machine.ts";
 
@@ -16,7 +16,7 @@ const hostOperations = [
   "CONSTITUTION_CHAT_UPDATE", "RUN_WORKFLOW_TASK", "BUILD_PLAYER_BUNDLE",
 ];
 
-let database: TestDatabase;
+let database: Awaited<ReturnType<typeof createSchemaDatabase>>;
 let client: pg.Client;
 
 beforeAll(async () => {
@@ -200,7 +200,14 @@ describe("foreign keys", () => {
     const userId = await insertUser(client);
     const tasks = [await insertTask(client, { requested_by: userId }), await insertTask(client, { requested_by: userId, status: "running" })];
     await insertEvent(client, tasks[0]!.id);
-    await client.query("DELETE FROM auth.users WHERE id = $1", [userId]);
+    // As Supabase Auth deletes a user: as its own role, which owns auth.users and has no rights on our tables.
+    const auth = await connect(database.adminUrl);
+    try {
+      await auth.query("SET ROLE supabase_auth_admin");
+      await auth.query("DELETE FROM auth.users WHERE id = $1", [userId]);
+    } finally {
+      await auth.end();
+    }
     for (const task of tasks) expect(await readTask(client, task.id)).toMatchObject({ id: task.id, requested_by: null, status: task.status });
   });
 });

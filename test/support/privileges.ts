@@ -23,7 +23,7 @@ export const intendedPrivileges: Privilege[] = [
   { object: "table story_tasks", grantee: "service_role", privileges: ["DELETE", "INSERT", "SELECT", "UPDATE"] },
 ];
 
-/** Every privilege on our tables, their identity sequence and our functions, held by anyone but the owner. */
+/** Every privilege on our tables, their columns, their identity sequence and our functions, held by anyone but the owner. */
 export async function readPrivileges(client: pg.ClientBase): Promise<Privilege[]> {
   const result = await client.query<Privilege>(`
     WITH objects AS (
@@ -32,11 +32,16 @@ export async function readPrivileges(client: pg.ClientBase): Promise<Privilege[]
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = 'public' AND c.relname LIKE 'story_task%' AND c.relkind IN ('r', 'S')
       UNION ALL
+      -- Column grants (GRANT UPDATE (message) ...): none is intended, so any shows.
+      SELECT 'column ' || c.relname || '.' || a.attname, a.attacl, c.relowner, 'c'
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relname LIKE 'story_task%' AND c.relkind = 'r' AND a.attacl IS NOT NULL
+      UNION ALL
       SELECT 'function ' || p.proname, p.proacl, p.proowner, 'f'
       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'public' AND p.proname LIKE '%story_task%'
     )
-    SELECT o.object, coalesce(r.rolname, 'PUBLIC') AS grantee, array_agg(acl.privilege_type ORDER BY acl.privilege_type) AS privileges
+    SELECT o.object, coalesce(r.rolname, 'PUBLIC') AS grantee, array_agg(acl.privilege_type || CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END ORDER BY acl.privilege_type) AS privileges
     FROM objects o CROSS JOIN LATERAL aclexplode(coalesce(o.acl, acldefault(o.type::"char", o.owner))) AS acl
     LEFT JOIN pg_roles r ON r.oid = acl.grantee
     WHERE acl.grantee <> o.owner
