@@ -26,7 +26,7 @@ export async function findDeployLedgers(client: SqlSession): Promise<DeployLedge
 }
 
 async function hasStoryTaskTables(client: SqlSession): Promise<boolean> {
-  const result = await client.query<{ found: boolean }>("SELECT to_regclass('public.story_tasks') IS NOT NULL AS found");
+  const result = await client.query<{ found: boolean }>("SELECT to_regclass('public.story_tasks') IS NOT NULL AND to_regclass('public.story_task_events') IS NOT NULL AS found");
   return result.rows[0]?.found === true;
 }
 

@@ -54,8 +54,9 @@ describe("a migration that fails half way", () => {
 
   beforeAll(async () => {
     project = copyProject();
-    // The newest migration, failing after everything else in it has run.
-    const migration = path.join(project.root, "supabase", "migrations", migrationFiles(project).at(-1)!);
+    // The migration that creates the tables, failing after everything else in it has run.
+    const creating = migrationFiles(project).find((name) => /^CREATE TABLE /m.test(readFileSync(path.join(project.root, "supabase", "migrations", name), "utf8")));
+    const migration = path.join(project.root, "supabase", "migrations", creating!);
     writeFileSync(migration, `${readFileSync(migration, "utf8")}\nSELECT 1 / 0;\n`);
     runScriptOrThrow("atlas", ["migrate", "hash", "--env", "schema"], "", project.root);
   });
